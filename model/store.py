@@ -1,0 +1,186 @@
+"""Models on disk: the shipped default, saved training runs, and which one is active.
+
+Layout under the data directory (``$DIGITS_DATA_DIR``, default ``~/.digits-dashboard``)::
+
+    runs/<run-id>/model.keras   a trained model (bare classifier, built-in layers only)
+    runs/<run-id>/run.json      its hyperparameters, history and test metrics
+    active.json                 {"model": "<run-id>" | "default"}: the server's default model
+
+Every write is atomic — a temp file or folder next to the target, then ``os.replace`` — so a run is
+either complete or absent, and a crash mid-save never damages what was there. The shipped model in
+``model/weights/`` is read-only to this module: it cannot be deleted or overwritten through it, and it
+is what every caller falls back to.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import keras
+
+WEIGHTS_DIR = Path(__file__).with_name("weights")
+SHIPPED_MODEL = WEIGHTS_DIR / "default.keras"
+SHIPPED_ID = "default"
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$")
+
+
+class ModelFileError(RuntimeError):
+    """A model file is missing or damaged; the message names the file."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One model the user can pick: the shipped default or a saved run."""
+
+    id: str
+    path: Path
+    meta: dict[str, Any]
+
+    @property
+    def is_shipped(self) -> bool:
+        return self.id == SHIPPED_ID
+
+    @property
+    def test_accuracy(self) -> float | None:
+        return (self.meta.get("test") or {}).get("accuracy")
+
+
+def data_dir() -> Path:
+    """Where runs and user data live: ``$DIGITS_DATA_DIR`` or ``~/.digits-dashboard``."""
+    return Path(os.environ.get("DIGITS_DATA_DIR") or Path.home() / ".digits-dashboard").expanduser()
+
+
+def load_keras_model(path: Path) -> keras.Model:
+    """Load a ``.keras`` file in safe mode (no arbitrary code), without its optimizer state."""
+    if not Path(path).is_file():
+        raise ModelFileError(f"{path}: model file not found")
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as exc:  # noqa: BLE001 - Keras raises many types for a damaged zip/config/weights
+        raise ModelFileError(f"{path}: damaged or not a Keras model file ({exc.__class__.__name__}: {exc})") from exc
+
+
+def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    """Write JSON so that readers see the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=2)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_model_atomic(model: keras.Model, path: Path, meta: dict[str, Any]) -> None:
+    """Save ``model`` to ``path`` and its metadata to ``path.with_suffix('.json')``, each atomically.
+
+    Used for the shipped model; the metadata is written last, so a JSON on disk always describes
+    the model beside it.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".keras")
+    os.close(fd)
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    write_json_atomic(path.with_suffix(".json"), meta)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def new_run_id(name: str = "run") -> str:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")[:40] or "run"
+    return f"{stamp}-{slug}"
+
+
+class ModelStore:
+    """Saved runs and the active-model pointer under one data directory."""
+
+    def __init__(self, root: Path | None = None):
+        self.root = Path(root) if root is not None else data_dir()
+        self.runs_dir = self.root / "runs"
+
+    # ---- reading
+    def shipped(self) -> ModelInfo:
+        return ModelInfo(SHIPPED_ID, SHIPPED_MODEL, _read_json(SHIPPED_MODEL.with_suffix(".json")))
+
+    def runs(self) -> list[ModelInfo]:
+        """Complete saved runs, newest first (half-written temp folders are never listed)."""
+        if not self.runs_dir.is_dir():
+            return []
+        found = [ModelInfo(d.name, d / "model.keras", _read_json(d / "run.json"))
+                 for d in self.runs_dir.iterdir()
+                 if d.is_dir() and not d.name.startswith(".") and (d / "model.keras").is_file()]
+        return sorted(found, key=lambda m: m.id, reverse=True)
+
+    def all(self) -> list[ModelInfo]:
+        return [self.shipped(), *self.runs()]
+
+    def get(self, model_id: str) -> ModelInfo:
+        if model_id == SHIPPED_ID:
+            return self.shipped()
+        if not _RUN_ID.match(model_id):
+            raise ModelFileError(f"{model_id!r} is not a valid run id")
+        run = self.runs_dir / model_id
+        if not (run / "model.keras").is_file():
+            raise ModelFileError(f"no saved run {model_id!r} in {self.runs_dir}")
+        return ModelInfo(model_id, run / "model.keras", _read_json(run / "run.json"))
+
+    def active_id(self) -> str:
+        """The server's default model; falls back to the shipped one if the pointer is stale or damaged."""
+        chosen = _read_json(self.root / "active.json").get("model", SHIPPED_ID)
+        try:
+            return self.get(chosen).id
+        except ModelFileError:
+            return SHIPPED_ID
+
+    # ---- writing
+    def save_run(self, model: keras.Model, meta: dict[str, Any], name: str = "run") -> ModelInfo:
+        """Save a run as a folder that appears complete in one rename, or not at all."""
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        run_id = new_run_id(name)
+        tmp = Path(tempfile.mkdtemp(dir=self.runs_dir, prefix=f".{run_id}."))
+        try:
+            model.save(tmp / "model.keras")
+            (tmp / "run.json").write_text(json.dumps({**meta, "id": run_id}, indent=2))
+            os.replace(tmp, self.runs_dir / run_id)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return self.get(run_id)
+
+    def set_active(self, model_id: str) -> None:
+        """Make ``model_id`` the server's default (atomically; checked to exist first)."""
+        write_json_atomic(self.root / "active.json", {"model": self.get(model_id).id})
+
+    def delete_run(self, model_id: str) -> None:
+        """Delete a saved run. The shipped model cannot be deleted; an active run falls back to it."""
+        if model_id == SHIPPED_ID:
+            raise ModelFileError("the shipped model cannot be deleted")
+        run = self.get(model_id).path.parent
+        if self.active_id() == model_id:
+            self.set_active(SHIPPED_ID)
+        trash = run.with_name(f".deleting.{run.name}")
+        os.replace(run, trash)
+        shutil.rmtree(trash, ignore_errors=True)

@@ -1,0 +1,153 @@
+"""Preprocessing: placement and size invariance, polarity, blank detection, file formats, bad input."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from bench.drawings import PLACES, SIZES, STYLES, stroke_digit
+from model.preprocess import MAX_PIXELS, ImageError, to_model_input
+
+
+def _png(array: np.ndarray, **save) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format=save.pop("format", "PNG"), **save)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("digit", [2, 4, 7])
+def test_nine_places_and_three_sizes_give_near_identical_inputs(digit):
+    reference = to_model_input(stroke_digit(digit)).image
+    for place in PLACES:
+        for size in SIZES:
+            got = to_model_input(stroke_digit(digit, place, size)).image
+            assert got is not None, (place, size)
+            assert np.abs(got - reference).mean() < 0.08, (place, size)
+            ink_rows = np.flatnonzero(got.max(axis=1) > 0.1)
+            assert ink_rows[-1] - ink_rows[0] + 1 >= 18, "digit must be fitted to ~20 px whatever its size"
+
+
+def test_centre_of_mass_lands_at_the_centre():
+    pre = to_model_input(stroke_digit(7, "bottom-right", "small"))
+    rows, cols = np.indices(pre.image.shape)
+    total = pre.image.sum()
+    assert abs((rows * pre.image).sum() / total - 14) <= 0.5  # where MNIST puts it
+    assert abs((cols * pre.image).sum() / total - 14) <= 0.5
+
+
+def test_three_ink_styles_are_told_apart_and_agree():
+    results = {style: to_model_input(stroke_digit(5, style=style)) for style in STYLES}
+    assert "transparent" in results["transparent"].polarity
+    assert results["paper"].polarity.startswith("dark ink on a light")
+    assert results["chalk"].polarity.startswith("light ink on a dark")
+    for style in ("paper", "chalk"):
+        assert np.abs(results[style].image - results["transparent"].image).mean() < 0.02
+
+
+def test_coloured_ink_on_a_coloured_background():
+    drawing = stroke_digit(3, style="paper")
+    mask = drawing[..., 0] < 128
+    coloured = np.empty_like(drawing)
+    coloured[...] = (240, 220, 160)  # yellowish paper
+    coloured[mask] = (30, 60, 200)  # blue ink
+    got = to_model_input(coloured).image
+    assert np.abs(got - to_model_input(drawing).image).mean() < 0.03
+
+
+@pytest.mark.parametrize("pen, size, adjustment", [(3, "large", 1), (18, "medium", 0), (40, "medium", -1)])
+def test_thin_and_thick_pens_end_up_with_mnist_like_strokes(pen, size, adjustment):
+    pre = to_model_input(stroke_digit(8, size=size, pen=pen))
+    reference = to_model_input(stroke_digit(8)).image
+    assert np.sign(pre.stroke_adjust_px) == adjustment  # thickened, kept, thinned
+    ink_fraction = (pre.image > 0.5).mean()
+    assert 0.08 < ink_fraction < 0.35, ink_fraction
+    assert np.abs(pre.image - reference).mean() < 0.12
+
+
+@pytest.mark.parametrize("picture, reason", [
+    (np.zeros((280, 280, 4), np.uint8), "blank"),  # untouched transparent canvas
+    (np.full((280, 280, 3), 255, np.uint8), "blank"),  # white paper
+    (np.full((280, 280, 3), 7, np.uint8), "blank"),  # blackboard
+    (np.random.default_rng(0).integers(118, 122, (280, 280, 3), dtype=np.uint8), "blank"),  # flat noisy grey
+])
+def test_blank_images_have_no_ink(picture, reason):
+    pre = to_model_input(picture)
+    assert pre.is_empty and reason in pre.empty_reason
+    with pytest.raises(ValueError, match="no model input"):
+        pre.model_input
+
+
+def test_a_speck_or_a_single_tap_is_not_a_digit():
+    speck = np.zeros((280, 280, 4), np.uint8)
+    speck[100:102, 50:52, 3] = 255
+    assert "specks" in to_model_input(speck).empty_reason
+    tap = np.zeros((280, 280, 4), np.uint8)
+    yy, xx = np.ogrid[:280, :280]
+    tap[(yy - 140) ** 2 + (xx - 140) ** 2 <= 9 ** 2, 3] = 255
+    assert "dot" in to_model_input(tap).empty_reason
+
+
+def test_file_formats_agree_with_the_array():
+    drawing = stroke_digit(6, style="paper")
+    reference = to_model_input(drawing).image
+    grey16 = (drawing[..., 0].astype(np.uint16) * 257)
+    files = {
+        "png": _png(drawing), "jpeg": _png(drawing, format="JPEG", quality=85), "bmp": _png(drawing, format="BMP"),
+        "grey": _png(drawing[..., 0]), "png16": _png(grey16),
+        "palette": _png_palette(drawing), "gif": _gif_two_frames(drawing),
+        "rgba-opaque": _png(np.dstack([drawing, np.full(drawing.shape[:2], 255, np.uint8)])),
+    }
+    for name, data in files.items():
+        got = to_model_input(data).image
+        assert got is not None, name
+        assert np.abs(got - reference).mean() < 0.03, name
+
+
+def _png_palette(drawing):
+    buf = io.BytesIO()
+    Image.fromarray(drawing).convert("P").save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _gif_two_frames(drawing):
+    """Only the first frame counts; the second is blank and must be ignored."""
+    buf = io.BytesIO()
+    first, blank = Image.fromarray(drawing), Image.new("RGB", drawing.shape[1::-1], "white")
+    first.save(buf, format="GIF", save_all=True, append_images=[blank])
+    return buf.getvalue()
+
+
+def test_huge_image_is_refused_before_decoding(tmp_path):
+    path = tmp_path / "huge.png"
+    Image.new("L", (10_000, 10_000), 255).save(path)
+    with pytest.raises(ImageError, match=r"too large .*10,000×10,000"):
+        to_model_input(path)
+    with pytest.raises(ImageError, match="too large"):
+        to_model_input(np.zeros((MAX_PIXELS // 1000 + 1, 1000), np.uint8))
+
+
+def test_corrupt_png_and_non_image_files_give_clear_errors(tmp_path):
+    good = _png(stroke_digit(1, style="paper"))
+    truncated = tmp_path / "truncated.png"
+    truncated.write_bytes(good[: len(good) // 2])
+    with pytest.raises(ImageError, match="corrupt or truncated"):
+        to_model_input(truncated)
+    text = tmp_path / "notes.txt"
+    text.write_text("this is not a picture of a digit")
+    with pytest.raises(ImageError, match="not an image"):
+        to_model_input(text)
+    with pytest.raises(ImageError, match="no such file"):
+        to_model_input(tmp_path / "missing.png")
+    with pytest.raises(ImageError, match="shape"):
+        to_model_input(np.zeros((28, 28, 2)))
+    with pytest.raises(ImageError, match="NaN"):
+        to_model_input(np.full((28, 28), np.nan))
+
+
+def test_mnist_digits_pass_through_almost_unchanged(sample):
+    """MNIST was made by this very procedure, so re-preprocessing an MNIST digit changes little."""
+    diffs = [np.abs(to_model_input(img).image - img / 255.0).mean() for img in sample.x_test[:200]]
+    assert np.median(diffs) < 0.04

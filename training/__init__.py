@@ -1,0 +1,1 @@
+"""Training side of the digits dashboard: MNIST loading, hyperparameters, the trainer and its CLIs."""

@@ -1,0 +1,46 @@
+"""Test-set metrics from predicted probabilities: one definition for the trainer, the CLI and the Train page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Accuracy, mean cross-entropy, per-class accuracy and the confusion matrix (rows: true, columns: predicted)."""
+
+    accuracy: float
+    loss: float
+    per_class_accuracy: list[float]
+    confusion: list[list[int]]
+    count: int
+
+    def to_dict(self) -> dict:
+        return {"accuracy": self.accuracy, "loss": self.loss, "per_class_accuracy": self.per_class_accuracy,
+                "confusion": self.confusion, "count": self.count}
+
+
+def evaluate_probabilities(probabilities: np.ndarray, labels: np.ndarray) -> Evaluation:
+    """Score ``probabilities`` (N, 10) against integer ``labels`` (N,)."""
+    labels = labels.astype(np.int64)
+    predicted = probabilities.argmax(axis=1)
+    confusion = np.zeros((10, 10), dtype=np.int64)
+    np.add.at(confusion, (labels, predicted), 1)
+    per_class = np.diag(confusion) / np.maximum(confusion.sum(axis=1), 1)
+    picked = probabilities[np.arange(len(labels)), labels]
+    loss = float(-np.log(np.clip(picked, 1e-7, 1.0)).mean())
+    return Evaluation(accuracy=float((predicted == labels).mean()), loss=loss,
+                      per_class_accuracy=[float(a) for a in per_class], confusion=confusion.tolist(),
+                      count=int(len(labels)))
+
+
+def format_report(evaluation: Evaluation) -> str:
+    """Plain-text report: accuracy, loss, per-class accuracy and the confusion matrix."""
+    lines = [f"test accuracy {evaluation.accuracy:.2%} on {evaluation.count:,} images, loss {evaluation.loss:.4f}",
+             "per-class accuracy: " + "  ".join(f"{d}:{a:.2%}" for d, a in enumerate(evaluation.per_class_accuracy)),
+             "confusion matrix (rows true, columns predicted):",
+             "      " + "".join(f"{d:>6}" for d in range(10))]
+    lines += [f"{t:>6}" + "".join(f"{n:>6}" for n in row) for t, row in enumerate(evaluation.confusion)]
+    return "\n".join(lines)

@@ -1,0 +1,110 @@
+"""Every training knob in one flat, documented dataclass.
+
+Each field carries its bounds, choices and help text as metadata, so the command-line flags
+(``add_arguments``) and the Train page's widgets are generated from this one place and can never
+disagree about what is allowed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+
+def _knob(default: Any, help: str, *, low: float | None = None, high: float | None = None,
+          choices: tuple[Any, ...] | None = None, log: bool = False) -> Any:
+    return field(default=default, metadata={"help": help, "low": low, "high": high, "choices": choices, "log": log})
+
+
+class HyperparamError(ValueError):
+    """Settings that cannot train; the message lists every problem at once."""
+
+
+@dataclass(frozen=True)
+class Hyperparams:
+    """Settings of one training run. Defaults are the Quick preset."""
+
+    # optimisation
+    epochs: int = _knob(3, "Passes over the training set.", low=1, high=100)
+    batch_size: int = _knob(128, "Images per gradient step.", low=8, high=2048)
+    learning_rate: float = _knob(2e-3, "Peak learning rate.", low=1e-5, high=1.0, log=True)
+    optimizer: str = _knob("adam", "Optimiser.", choices=("adam", "sgd", "rmsprop"))
+    schedule: str = _knob("cosine", "Learning-rate schedule over the run (cosine decays to zero; warmup ramps "
+                          "up for the first 10% then decays).", choices=("constant", "cosine", "warmup_cosine"))
+    # network
+    conv_blocks: int = _knob(2, "Convolution blocks; each halves the image with max-pooling.", low=1, high=3)
+    filters: int = _knob(16, "Filters in the first block; doubled in each following block.", low=4, high=128)
+    convs_per_block: int = _knob(1, "Convolutions in each block before pooling.", low=1, high=3)
+    kernel_size: int = _knob(3, "Side of the square convolution kernels.", choices=(3, 5, 7))
+    dense_units: int = _knob(64, "Units of the hidden dense layer.", low=8, high=1024)
+    dropout: float = _knob(0.25, "Dropout rate before the output layer.", low=0.0, high=0.9)
+    batch_norm: bool = _knob(True, "Batch normalisation after each convolution.")
+    # augmentation (training only)
+    augment: bool = _knob(False, "Random shift, rotation, scale and stroke width while training.")
+    augment_strength: float = _knob(1.0, "Scales every augmentation range (1 = rotate ±12°, shift ±8%, "
+                                    "zoom ±12%, stroke width ±1 px).", low=0.0, high=3.0)
+    # data
+    train_size: int = _knob(60000, "Training images used (capped at what the dataset has).", low=100, high=60000)
+    validation_fraction: float = _knob(0.05, "Share of the training images held out for validation curves.",
+                                       low=0.0, high=0.5)
+    seed: int = _knob(0, "Random seed: the same seed and settings give the same run.", low=0, high=2**31 - 1)
+
+    def validate(self) -> Hyperparams:
+        """Return self if every setting is allowed, else raise HyperparamError listing all problems."""
+        problems = []
+        for f in fields(self):
+            value, meta = getattr(self, f.name), f.metadata
+            if meta["choices"] is not None and value not in meta["choices"]:
+                problems.append(f"{f.name}={value!r} is not one of {', '.join(map(str, meta['choices']))}")
+            if meta["low"] is not None:
+                if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+                    problems.append(f"{f.name}={value!r} is not a finite number")
+                elif not meta["low"] <= value <= meta["high"]:
+                    problems.append(f"{f.name}={value} is outside [{meta['low']}, {meta['high']}]")
+        if self.validation_fraction * self.train_size < 1 and self.validation_fraction > 0:
+            problems.append("validation_fraction leaves no validation image; raise it or train_size, or set it to 0")
+        if problems:
+            raise HyperparamError("Impossible settings: " + "; ".join(problems) + ".")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Hyperparams:
+        """Build from saved settings, ignoring keys this version no longer knows."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known}).validate()
+
+
+PRESETS: dict[str, Hyperparams] = {
+    "Quick": Hyperparams(),
+    # The shipped model (model/weights/default.keras) was trained with exactly these settings.
+    "Best": Hyperparams(epochs=15, batch_size=128, learning_rate=3e-3, optimizer="adam", schedule="warmup_cosine",
+                        conv_blocks=2, filters=32, convs_per_block=2, kernel_size=3, dense_units=128,
+                        dropout=0.4, batch_norm=True, augment=True, augment_strength=1.0,
+                        validation_fraction=0.0, seed=1),
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """One ``--flag`` per field, with its bounds and default in the help."""
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="Quick",
+                        help="Start from these settings; flags below override single values.")
+    for f in fields(Hyperparams):
+        meta, flag = f.metadata, "--" + f.name.replace("_", "-")
+        text = meta["help"].replace("%", "%%")  # argparse treats help as a %-format string
+        if isinstance(f.default, bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=text)
+            continue
+        bounds = f" [{meta['low']}..{meta['high']}]" if meta["low"] is not None else ""
+        parser.add_argument(flag, type=type(f.default), choices=meta["choices"], default=None,
+                            help=f"{text}{bounds}")
+
+
+def from_arguments(args: argparse.Namespace) -> Hyperparams:
+    """The preset named on the command line with every given flag applied, validated."""
+    overrides = {f.name: getattr(args, f.name) for f in fields(Hyperparams) if getattr(args, f.name) is not None}
+    return replace(PRESETS[args.preset], **overrides).validate()

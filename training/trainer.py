@@ -1,0 +1,210 @@
+"""Train the CNN: ``train(hp, data, on_progress, stop) -> TrainResult``.
+
+Plain ``model.fit`` with one callback that reports progress a few times per epoch, stops between
+batches when asked, and ends the run on a NaN loss. Used by the CLI and the Train page alike.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+import keras
+import numpy as np
+
+from model.network import build_augmentation, build_classifier
+from model.preprocess import images_to_input
+from training.data import MnistData
+from training.evaluation import Evaluation, evaluate_probabilities
+from training.hyperparams import Hyperparams
+
+REPORTS_PER_EPOCH = 20
+
+
+class StopFlag(Protocol):
+    """Anything with ``is_set()`` — a ``threading.Event`` in practice."""
+
+    def is_set(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One progress report. ``val_*`` are set only on the report that ends an epoch (and a validation set exists)."""
+
+    epoch: int
+    """1-based epoch in progress."""
+    epochs: int
+    step: int
+    """Batches done in this epoch."""
+    steps_per_epoch: int
+    loss: float
+    accuracy: float
+    images_per_second: float
+    eta_s: float
+    epoch_end: bool = False
+    val_loss: float | None = None
+    val_accuracy: float | None = None
+
+    @property
+    def fraction(self) -> float:
+        """Share of the whole run done, 0..1."""
+        return ((self.epoch - 1) * self.steps_per_epoch + self.step) / (self.epochs * self.steps_per_epoch)
+
+
+@dataclass
+class TrainResult:
+    """What a run produced. ``model`` is the bare classifier (no augmentation), ready to save or predict."""
+
+    model: keras.Model
+    hyperparams: Hyperparams
+    history: list[Progress] = field(default_factory=list)
+    test: Evaluation | None = None
+    stopped: bool = False
+    """The user stopped the run before its last epoch."""
+    error: str | None = None
+    """Why the run failed (NaN loss); the model is then not worth keeping."""
+    batches: int = 0
+    """Gradient steps taken, over all epochs."""
+    seconds: float = 0.0
+    images_per_second: float = 0.0
+    data_source: str = ""
+
+    @property
+    def epoch_history(self) -> list[Progress]:
+        return [p for p in self.history if p.epoch_end]
+
+
+class _RunCallback(keras.callbacks.Callback):
+    """Reports progress, honours the stop flag between batches, and catches NaN losses."""
+
+    def __init__(self, result: TrainResult, steps: int, batch_size: int,
+                 on_progress: Callable[[Progress], None] | None, stop: StopFlag | None):
+        super().__init__()
+        self.result, self.steps, self.batch_size = result, steps, batch_size
+        self.on_progress, self.stop = on_progress, stop
+        self.every = max(1, steps // REPORTS_PER_EPOCH)
+        self.started = time.perf_counter()
+        self.images = 0
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch + 1
+
+    def _report(self, step: int, logs: dict, epoch_end: bool = False) -> None:
+        elapsed = time.perf_counter() - self.started
+        speed = self.images / elapsed if elapsed > 0 else 0.0
+        epochs = self.result.hyperparams.epochs
+        remaining = (epochs - self.epoch) * self.steps + (self.steps - step)
+        progress = Progress(
+            epoch=self.epoch, epochs=epochs, step=step, steps_per_epoch=self.steps,
+            loss=float(logs.get("loss", math.nan)), accuracy=float(logs.get("accuracy", math.nan)),
+            images_per_second=speed, eta_s=remaining * self.batch_size / speed if speed else math.inf,
+            epoch_end=epoch_end,
+            val_loss=float(logs["val_loss"]) if "val_loss" in logs else None,
+            val_accuracy=float(logs["val_accuracy"]) if "val_accuracy" in logs else None,
+        )
+        self.result.history.append(progress)
+        if self.on_progress:
+            self.on_progress(progress)
+
+    def on_train_batch_end(self, batch, logs=None):
+        logs = logs or {}
+        self.images += self.batch_size
+        self.result.batches += 1
+        step = batch + 1
+        if not math.isfinite(float(logs.get("loss", 0.0))):
+            self.result.error = (f"Loss became NaN/infinite in epoch {self.epoch}, batch {step}: the run diverged. "
+                                 "Lower the learning rate or switch on batch normalisation.")
+            self.model.stop_training = True
+            return
+        if self.stop is not None and self.stop.is_set():
+            self.result.stopped = True
+            self.model.stop_training = True
+        if step % self.every == 0 and step != self.steps:
+            self._report(step, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.result.error is None:
+            self._report(self.steps, logs or {}, epoch_end=True)
+
+
+def _learning_rate(hp: Hyperparams, total_steps: int):
+    if hp.schedule == "cosine":
+        return keras.optimizers.schedules.CosineDecay(hp.learning_rate, total_steps)
+    if hp.schedule == "warmup_cosine":
+        warmup = max(1, total_steps // 10)
+        return keras.optimizers.schedules.CosineDecay(hp.learning_rate / 20, total_steps - warmup,
+                                                      warmup_target=hp.learning_rate, warmup_steps=warmup)
+    return hp.learning_rate
+
+
+def _optimizer(hp: Hyperparams, total_steps: int) -> keras.optimizers.Optimizer:
+    lr = _learning_rate(hp, total_steps)
+    if hp.optimizer == "sgd":
+        return keras.optimizers.SGD(lr, momentum=0.9, nesterov=True)
+    if hp.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(lr)
+    return keras.optimizers.Adam(lr)
+
+
+def split_training_data(hp: Hyperparams, data: MnistData) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Seeded shuffle, cut to ``train_size``, then hold out ``validation_fraction`` — as model inputs."""
+    order = np.random.default_rng(hp.seed).permutation(len(data.x_train))[: hp.train_size]
+    n_val = int(round(len(order) * hp.validation_fraction))
+    fit_idx, val_idx = order[n_val:], order[:n_val]
+    x = images_to_input(data.x_train)
+    return x[fit_idx], data.y_train[fit_idx], x[val_idx], data.y_train[val_idx]
+
+
+def train(hp: Hyperparams, data: MnistData, on_progress: Callable[[Progress], None] | None = None,
+          stop: StopFlag | None = None) -> TrainResult:
+    """Fit a fresh network to ``data`` with settings ``hp`` and score it on the test set.
+
+    Raises HyperparamError for impossible settings. A NaN loss ends the run with ``result.error`` set;
+    a stop request ends it after the current batch with ``result.stopped`` set (the partial model is
+    still evaluated so the caller can decide whether to keep it).
+    """
+    hp.validate()
+    keras.utils.set_random_seed(hp.seed)
+    x_fit, y_fit, x_val, y_val = split_training_data(hp, data)
+    classifier = build_classifier(hp)
+    fitted = keras.Sequential([keras.Input(classifier.input_shape[1:]), build_augmentation(hp), classifier]) \
+        if hp.augment else classifier
+    steps = math.ceil(len(x_fit) / hp.batch_size)
+    fitted.compile(optimizer=_optimizer(hp, steps * hp.epochs), loss="sparse_categorical_crossentropy",
+                   metrics=["accuracy"])
+    result = TrainResult(model=classifier, hyperparams=hp, data_source=data.source)
+    callback = _RunCallback(result, steps, hp.batch_size, on_progress, stop)
+    started = time.perf_counter()
+    fitted.fit(x_fit, y_fit, batch_size=hp.batch_size, epochs=hp.epochs, verbose=0, shuffle=True,
+               validation_data=(x_val, y_val) if len(x_val) else None, callbacks=[callback])
+    result.seconds = time.perf_counter() - started
+    result.images_per_second = callback.images / result.seconds if result.seconds else 0.0
+    if result.error is None:
+        probabilities = classifier.predict(images_to_input(data.x_test), batch_size=1024, verbose=0)
+        result.test = evaluate_probabilities(probabilities, data.y_test)
+    return result
+
+
+def describe_run(result: TrainResult, data: MnistData, command: str | None = None) -> dict:
+    """The JSON saved beside a trained model: what produced it and how good it is."""
+    import tensorflow as tf  # only for its version string; Keras already imported it
+
+    return {
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "command": command,
+        "data": {"source": data.source, "full_mnist": data.is_full, "train_images": int(len(data.x_train)),
+                 "test_images": int(len(data.x_test))},
+        "hyperparams": result.hyperparams.to_dict(),
+        "parameters": int(result.model.count_params()),
+        "test": result.test.to_dict() if result.test else None,
+        "stopped_early": result.stopped,
+        "epochs_completed": len(result.epoch_history),
+        "history": [{"epoch": p.epoch, "loss": p.loss, "accuracy": p.accuracy, "val_loss": p.val_loss,
+                     "val_accuracy": p.val_accuracy} for p in result.epoch_history],
+        "train_seconds": round(result.seconds, 1),
+        "images_per_second": round(result.images_per_second, 1),
+        "versions": {"keras": keras.__version__, "tensorflow": tf.__version__},
+    }
