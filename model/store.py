@@ -29,6 +29,8 @@ import keras
 WEIGHTS_DIR = Path(__file__).with_name("weights")
 SHIPPED_MODEL = WEIGHTS_DIR / "default.keras"
 SHIPPED_ID = "default"
+_FILE_MODE = 0o644
+"""mkstemp creates 0600 files; models must stay readable by the (possibly different) user serving them."""
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$")
 
 
@@ -77,6 +79,7 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
             json.dump(data, f, indent=2)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, _FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -94,6 +97,7 @@ def save_model_atomic(model: keras.Model, path: Path, meta: dict[str, Any]) -> N
     os.close(fd)
     try:
         model.save(tmp)
+        os.chmod(tmp, _FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

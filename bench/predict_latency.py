@@ -1,0 +1,58 @@
+"""Predict latency at batch 1 on a 280×280 canvas: our Predictor vs Keras's ``model.predict``.
+
+Both use the same shipped model in the same process. Ours includes preprocessing (the whole canvas
+→ 28×28); ``model.predict`` gets the already preprocessed input, so the comparison favours it.
+Run: ``python -m bench.predict_latency [--runs N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from bench.drawings import stroke_digit
+from model.predictor import Predictor
+from model.preprocess import to_model_input
+from model.store import SHIPPED_MODEL
+
+
+def _timed(fn, runs: int) -> np.ndarray:
+    for _ in range(5):  # warm-up
+        fn()
+    out = np.empty(runs)
+    for i in range(runs):
+        start = time.perf_counter()
+        fn()
+        out[i] = time.perf_counter() - start
+    return out * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=300)
+    args = parser.parse_args()
+    predictor = Predictor.load(SHIPPED_MODEL)
+    canvases = [stroke_digit(d, place, "medium") for d, place in ((3, "centre"), (7, "top-left"), (0, "bottom-right"))]
+    x = to_model_input(canvases[0]).model_input
+
+    ours = _timed(lambda: predictor.predict(canvases[0]), args.runs)
+    pre = _timed(lambda: to_model_input(canvases[0]), args.runs)
+    forward = _timed(lambda: predictor.probabilities(x), args.runs)
+    keras_predict = _timed(lambda: predictor.model.predict(x, verbose=0), max(30, args.runs // 5))
+    assert {predictor.predict(c).digit for c in canvases} == {3, 7, 0}
+
+    def row(name, t):
+        print(f"{name:<36} p50 {np.percentile(t, 50):7.2f} ms   p95 {np.percentile(t, 95):7.2f} ms")
+
+    row("Predictor.predict (preprocess+model)", ours)
+    row("  of which to_model_input", pre)
+    row("  of which compiled forward pass", forward)
+    row("model.predict (model only)", keras_predict)
+    p50, k50 = np.percentile(ours, 50), np.percentile(keras_predict, 50)
+    print(f"predict p50 {p50:.2f} ms, model.predict p50 {k50:.2f} ms, speedup {k50 / p50:.0f}×")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""The project we replace, rebuilt for comparison: its 12k-parameter CNN and its squash-the-canvas input.
+
+Keras 3 cannot load the seed's legacy HDF5 as a model, so the same architecture is built here and
+its weights are read with h5py. ``seed_input`` reproduces its serving code — the whole canvas resized
+to 28×28, no cropping or centring — after the same ink extraction as ours, so that the comparison
+measures the missing crop/fit/centre, not polarity.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import keras
+import numpy as np
+from keras import layers
+from PIL import Image
+
+from model.preprocess import _stretch, extract_ink, load_rgba
+
+SEED_MODEL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "seed" / "model.h5"
+
+
+def load_seed_model(path: Path = SEED_MODEL) -> keras.Model:
+    model = keras.Sequential([
+        keras.Input((28, 28, 1)),
+        layers.Conv2D(8, 5, activation="relu", name="conv2d_1"), layers.MaxPooling2D(2),
+        layers.Conv2D(16, 5, activation="relu", name="conv2d_2"), layers.MaxPooling2D(2),
+        layers.Flatten(), layers.Dense(32, activation="relu", name="dense_1"),
+        layers.BatchNormalization(name="batch_normalization_1"), layers.Dense(10, activation="softmax", name="dense_2"),
+    ])
+    with h5py.File(path, "r") as f:
+        weights = f["model_weights"]
+        for layer in model.layers:
+            if layer.weights:
+                group = weights[layer.name][layer.name]
+                layer.set_weights([group[w.name.split("/")[-1] + ":0"][()] for w in layer.weights])
+    return model
+
+
+def seed_input(image) -> np.ndarray:
+    """Whole canvas → 28×28, as the seed served it (with our polarity handling, to be fair)."""
+    ink, _, peak = extract_ink(load_rgba(image))
+    ink = _stretch(ink, max(peak, 1e-6))
+    small = Image.fromarray(ink, mode="F").resize((28, 28), Image.Resampling.BILINEAR)
+    return np.asarray(small, np.float32)[None, :, :, None]

@@ -1,0 +1,68 @@
+"""Draw page: draw (or upload) a digit and watch the prediction follow the pen."""
+
+import streamlit as st
+from streamlit_drawable_canvas import st_canvas
+
+from dashboard import session
+from dashboard.results import show_prediction
+from model.preprocess import ImageError
+
+CANVAS_SIDE = 280
+INK_STYLES = {"Black ink on white": ("#000000", "#ffffff"), "White chalk on black": ("#ffffff", "#000000")}
+PROMPT = "Draw a digit on the canvas — the prediction follows your pen."
+
+st.title("Draw a digit")
+st.caption("Anywhere on the canvas, any size: the model reads it the way MNIST digits were prepared. "
+           "Open **Inspect** to see every step.")
+
+
+@st.fragment
+def drawing_area() -> None:
+    """Canvas and answer in one fragment, so a stroke reruns only this, not the whole page."""
+    generation = st.session_state.setdefault("canvas_generation", 0)
+    left, right = st.columns([1, 1], gap="large")
+    with left:
+        pen, style = st.columns([1, 1])
+        width = pen.slider("Pen width", 4, 40, 18, key="pen_width")
+        ink, paper = INK_STYLES[style.selectbox("Ink", list(INK_STYLES), key="ink_style")]
+        key = f"canvas-{generation}-{paper}"
+        if key not in st.session_state:  # a fresh canvas (first visit or back from another page): restore strokes
+            st.session_state["canvas_initial"] = st.session_state.get("canvas_strokes")
+        canvas = st_canvas(stroke_width=width, stroke_color=ink, background_color=paper, height=CANVAS_SIDE,
+                           width=CANVAS_SIDE, return_image_data=True, initial_drawing=st.session_state["canvas_initial"],
+                           key=key)
+        if st.button("Clear", icon=":material/ink_eraser:"):
+            st.session_state["canvas_generation"] = generation + 1
+            for stale in ("canvas_strokes", "canvas_initial"):
+                st.session_state.pop(stale, None)
+            session.set_current_input(None)
+            st.rerun(scope="fragment")
+    if canvas.image_data is not None:  # the browser sent a new drawing (None until the first stroke)
+        strokes = (canvas.json_data or {}).get("objects")
+        st.session_state["canvas_strokes"] = canvas.json_data if strokes else None
+        session.set_current_input(canvas.image_data if strokes else None, "canvas")
+    with right:
+        current = session.current_input()
+        if current is not None and current.origin != "canvas":
+            st.caption(f"Showing your upload **{current.origin}** — draw to replace it.")
+        show_prediction(session.predict_current(), PROMPT)
+
+
+drawing_area()
+
+with st.expander("…or upload a photo or scan of one digit", icon=":material/upload_file:"):
+    upload = st.file_uploader("Image of a single digit (either polarity)", key="upload",
+                              type=["png", "jpg", "jpeg", "bmp", "gif", "tif", "tiff", "webp"])
+    if upload is not None:
+        try:
+            prediction = session.predictor().predict(upload.getvalue())
+        except ImageError as exc:
+            st.error(f"That file can't be used: {exc}", icon=":material/block:")
+        else:
+            session.set_current_input(upload.getvalue(), upload.name)
+            cols = st.columns([1, 1], gap="large")
+            cols[0].image(prediction.preprocessed.source, caption=upload.name, width=CANVAS_SIDE)
+            with cols[1]:
+                show_prediction(prediction, "No digit found in this image.")
+
+st.caption(f"Model: **{session.current_model_id()}**")

@@ -1,0 +1,30 @@
+"""How a prediction is shown: the Prediction metric, all ten probabilities, and what the model saw.
+
+Shared by the Draw and Inspect pages so a digit reads the same everywhere.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.pictures import enlarge
+from model.predictor import Prediction
+
+
+def show_prediction(prediction: Prediction | None, prompt: str) -> None:
+    """The answer first (it is what people look at), then the evidence. No digit → the prompt only."""
+    if prediction is None or prediction.digit is None:
+        reason = prediction.message if prediction is not None else None
+        st.info(prompt if reason is None or "blank" in reason else f"{prompt} ({reason}.)", icon=":material/draw:")
+        return
+    st.metric("Prediction", str(prediction.digit), delta=f"{prediction.confidence:.1%} confident",
+              delta_color="off", delta_arrow="off")
+    if prediction.is_unsure:
+        top = ", ".join(f"{d} ({p:.0%})" for d, p in prediction.top(3))
+        st.warning(f"Not sure — the three most likely: {top}.", icon=":material/help:")
+    probabilities = pd.DataFrame({"digit": [str(d) for d in range(10)],
+                                  "probability": prediction.probabilities.astype(float)})
+    st.bar_chart(probabilities, x="digit", y="probability", height=220, sort=False)
+    st.image(enlarge(prediction.preprocessed.image, 112), width=112,
+             caption="What the model saw: the 28×28 input after preprocessing")

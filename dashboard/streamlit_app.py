@@ -1,0 +1,15 @@
+"""Entry point: ``streamlit run dashboard/streamlit_app.py`` (port and theme come from .streamlit/config.toml)."""
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # so pages can import model/ and training/
+
+st.set_page_config(page_title="Digits — see how a CNN reads your handwriting", page_icon=":material/draw:", layout="wide")
+st.navigation([
+    st.Page("pages/draw.py", title="Draw", icon=":material/draw:", default=True),
+    st.Page("pages/inspect.py", title="Inspect", icon=":material/biotech:"),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+]).run()

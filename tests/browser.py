@@ -1,0 +1,70 @@
+"""Helpers for the browser tests and the latency benchmark: start the app, launch Chromium, draw with the mouse."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from bench.drawings import STROKES
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CANVAS = "[data-testid=stBidiComponentIsolated] canvas.upper-canvas"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, process: subprocess.Popen | None = None, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the app exited with {process.returncode}")
+        with contextlib.suppress(OSError):
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read().strip() == b"ok":
+                    return
+        time.sleep(0.3)
+    raise TimeoutError(f"{url} not healthy after {timeout} s")
+
+
+@contextlib.contextmanager
+def running_app(env: dict[str, str] | None = None, command: list[str] | None = None, cwd: Path = ROOT):
+    """Start the dashboard on a free port, yield its URL once /_stcore/health answers, then stop it."""
+    port = free_port()
+    command = command or [sys.executable, "-m", "streamlit", "run", "dashboard/streamlit_app.py"]
+    process = subprocess.Popen([*command, f"--server.port={port}", "--server.address=127.0.0.1"], cwd=cwd,
+                               env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, process)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def draw_digit(page, digit: int, left: float = 80, top: float = 50, width: float = 110, height: float = 180) -> None:
+    """Draw ``digit`` with the mouse, one stroke per polyline of the pen alphabet, inside the given box."""
+    box = page.locator(CANVAS).bounding_box()
+    for line in STROKES[digit]:
+        points = [(box["x"] + left + x * width, box["y"] + top + y * height) for x, y in line]
+        page.mouse.move(*points[0])
+        page.mouse.down()
+        for point in points[1:]:
+            page.mouse.move(*point, steps=6)
+        page.mouse.up()

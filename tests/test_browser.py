@@ -1,0 +1,88 @@
+"""End to end in real Chromium: draw with the mouse, read the Prediction, clear, upload, many sessions."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+
+from bench.drawings import stroke_digit
+from tests.browser import CANVAS, CHROMIUM, CHROMIUM_ARGS, draw_digit, running_app
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
+TIMEOUT = 30_000
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    with running_app({"DIGITS_DATA_DIR": str(tmp_path_factory.mktemp("app-data"))}) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    context = browser.new_context(viewport={"width": 1300, "height": 1000})
+    page = context.new_page()
+    page.goto(app_url)
+    page.locator(CANVAS).wait_for(timeout=60_000)
+    yield page
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    context.close()
+
+
+def prediction(page):
+    return page.get_by_test_id("stMetricValue")
+
+
+def test_draw_one_then_zero_and_clear(page):
+    expect(page.get_by_text("Draw a digit on the canvas")).to_be_visible()
+    draw_digit(page, 1)
+    expect(prediction(page)).to_have_text("1", timeout=TIMEOUT)
+    page.get_by_role("button", name="Clear").click()
+    expect(prediction(page)).to_have_count(0, timeout=TIMEOUT)
+    expect(page.get_by_text("Draw a digit on the canvas")).to_be_visible()
+    draw_digit(page, 0, left=10, top=10, width=90, height=120)  # small, in the top-left corner
+    expect(prediction(page)).to_have_text("0", timeout=TIMEOUT)
+
+
+def test_upload_a_photo_of_a_digit(page, tmp_path):
+    photo = tmp_path / "five.jpg"
+    Image.fromarray(stroke_digit(5, "left", "medium", "chalk", canvas=600)).save(photo, quality=80)
+    page.get_by_text("upload a photo or scan").click()
+    page.locator("input[type=file]").set_input_files(photo)
+    expect(prediction(page)).to_have_text("5", timeout=TIMEOUT)
+    junk = tmp_path / "junk.png"
+    junk.write_bytes(b"definitely not a png")
+    page.locator("input[type=file]").set_input_files(junk)
+    expect(page.get_by_text("That file can't be used")).to_be_visible(timeout=TIMEOUT)
+
+
+def test_every_page_opens_without_an_exception(page):
+    for name in ("Inspect", "Train", "Draw"):
+        page.get_by_role("link", name=name).click()
+        expect(page.get_by_role("heading", level=1)).to_be_visible(timeout=TIMEOUT)
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def test_three_sessions_drawing_at_once_each_get_their_own_answer(browser, app_url):
+    contexts = [browser.new_context(viewport={"width": 1300, "height": 1000}) for _ in range(3)]
+    pages = [c.new_page() for c in contexts]
+    for page in pages:
+        page.goto(app_url)
+    for page in pages:
+        page.locator(CANVAS).wait_for(timeout=60_000)
+    for page, digit in zip(pages, (7, 1, 0)):
+        draw_digit(page, digit)
+    for page, digit in zip(pages, (7, 1, 0)):
+        expect(prediction(page)).to_have_text(str(digit), timeout=TIMEOUT)
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+    for context in contexts:
+        context.close()

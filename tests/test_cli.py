@@ -1,0 +1,77 @@
+"""Command lines, run as a user runs them: JSON-lines contract, errors, exit status, training and evaluation."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from bench.drawings import stroke_digit
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_predict_prints_one_json_line_per_file_in_order(tmp_path):
+    seven, blank, text = tmp_path / "seven.png", tmp_path / "blank.png", tmp_path / "notes.txt"
+    Image.fromarray(stroke_digit(7, "top-right", "small", "paper")).save(seven)
+    Image.fromarray(np.full((100, 100), 255, np.uint8)).save(blank)
+    text.write_text("hello")
+    result = run("model.predict", str(seven), str(blank), str(text), str(tmp_path / "missing.png"))
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["file"] for line in lines] == [str(seven), str(blank), str(text), str(tmp_path / "missing.png")]
+    assert lines[0]["digit"] == 7 and 0.5 < lines[0]["confidence"] <= 1
+    assert len(lines[0]["probabilities"]) == 10 and abs(sum(lines[0]["probabilities"]) - 1) < 1e-3
+    assert lines[1]["digit"] is None and lines[1]["probabilities"] == [0.0] * 10
+    assert "not an image" in lines[2]["error"] and "no such file" in lines[3]["error"]
+    assert result.returncode == 1
+
+
+def test_predict_exits_zero_when_all_files_read_and_two_for_a_bad_model(tmp_path):
+    one = tmp_path / "one.png"
+    Image.fromarray(stroke_digit(1, style="chalk")).save(one)
+    ok = run("model.predict", str(one))
+    assert ok.returncode == 0 and json.loads(ok.stdout)["digit"] == 1
+    bad_model = tmp_path / "bad.keras"
+    bad_model.write_text("nope")
+    failed = run("model.predict", "--model", str(bad_model), str(one))
+    assert failed.returncode == 2 and "bad.keras: damaged" in failed.stderr
+
+
+def test_train_saves_a_run_and_evaluate_reads_it(tmp_path):
+    trained = run("training.train", "--epochs", "1", "--train-size", "1000", "--batch-size", "32", "--name", "cli-test")
+    assert trained.returncode == 0, trained.stderr
+    assert "bundled MNIST sample" in trained.stdout
+    assert "epoch 1/1" in trained.stdout and "test accuracy" in trained.stdout
+    runs = list((Path(os.environ["DIGITS_DATA_DIR"]) / "runs").iterdir())
+    assert len(runs) == 1 and (runs[0] / "model.keras").is_file()
+    meta = json.loads((runs[0] / "run.json").read_text())
+    assert meta["hyperparams"]["train_size"] == 1000 and meta["data"]["source"] == "bundled sample"
+    evaluated = run("training.evaluate", "--model", str(runs[0] / "model.keras"), "--json")
+    report = json.loads(evaluated.stdout)
+    assert evaluated.returncode == 0 and report["count"] == 2000
+    assert abs(report["accuracy"] - meta["test"]["accuracy"]) < 1e-6
+    assert len(report["confusion"]) == 10 and sum(map(sum, report["confusion"])) == 2000
+
+
+def test_evaluate_prints_per_class_accuracy_and_confusion_matrix():
+    result = run("training.evaluate")
+    assert result.returncode == 0
+    assert "per-class accuracy" in result.stdout and "confusion matrix" in result.stdout
+
+
+def test_cli_errors_are_clear(tmp_path):
+    bad = run("training.train", "--learning-rate", "7", "--dropout", "2")
+    assert bad.returncode == 2 and "learning_rate=7.0 is outside" in bad.stderr and "dropout" in bad.stderr
+    missing = run("training.evaluate", "--data", str(tmp_path / "nowhere"))
+    assert missing.returncode == 2 and "no such folder" in missing.stderr

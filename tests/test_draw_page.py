@@ -1,0 +1,66 @@
+"""Draw page logic under AppTest (the canvas itself is exercised in the browser tests)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from bench.drawings import stroke_digit
+from dashboard.session import INPUT_KEY, CurrentInput
+
+APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "streamlit_app.py")
+
+
+@pytest.fixture
+def app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def test_empty_page_prompts_and_predicts_nothing(app):
+    assert [m.label for m in app.metric] == []
+    assert any("Draw a digit" in info.value for info in app.info)
+
+
+@pytest.mark.parametrize("digit, place", [(3, "centre"), (7, "bottom-left"), (0, "top-right")])
+def test_a_drawing_in_session_state_shows_its_prediction(app, digit, place):
+    app.session_state[INPUT_KEY] = CurrentInput(stroke_digit(digit, place, "small"), "canvas")
+    app.run()
+    assert not app.exception
+    metric = app.metric[0]
+    assert metric.label == "Prediction" and metric.value == str(digit)
+    assert "confident" in metric.delta
+    chart = app.get("vega_lite_chart")
+    assert len(chart) == 1
+    assert len(app.get("image")) == 1, "the 28×28 input the model saw"
+
+
+def test_blank_drawing_gets_the_prompt_not_a_made_up_answer(app):
+    app.session_state[INPUT_KEY] = CurrentInput(np.zeros((280, 280, 4), np.uint8), "canvas")
+    app.run()
+    assert not app.metric and any("Draw a digit" in info.value for info in app.info)
+
+
+def test_an_unsure_prediction_lists_the_top_three(app):
+    ambiguous = np.maximum(stroke_digit(0), stroke_digit(1))  # a 0 and a 1 on top of each other
+    app.session_state[INPUT_KEY] = CurrentInput(ambiguous, "canvas")
+    app.run()
+    if app.metric and not app.warning:
+        pytest.skip("the model is confident about this overlay; nothing to check")
+    assert "Not sure" in app.warning[0].value and app.warning[0].value.count("%") == 3
+
+
+def test_upload_goes_through_the_same_path(app):
+    buf = io.BytesIO()
+    Image.fromarray(stroke_digit(4, "right", "medium", "chalk")).save(buf, format="PNG")
+    app.session_state[INPUT_KEY] = CurrentInput(buf.getvalue(), "four.png")
+    app.run()
+    assert app.metric[0].value == "4"
+    assert any("four.png" in c.value for c in app.caption)

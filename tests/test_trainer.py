@@ -1,0 +1,62 @@
+"""Real TensorFlow training on the bundled genuine MNIST sample: accuracy, progress, stop, NaN."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from training.hyperparams import HyperparamError, Hyperparams
+from training.trainer import train
+
+ONE_EPOCH = Hyperparams(epochs=1, batch_size=32, seed=3)
+
+
+def test_one_epoch_on_the_sample_beats_90_percent_with_progress_within_the_epoch(sample):
+    reports = []
+    result = train(ONE_EPOCH, sample, on_progress=reports.append)
+    assert result.error is None and not result.stopped
+    assert result.test.accuracy > 0.90
+    within = [r for r in reports if not r.epoch_end]
+    assert len(within) >= 10, "the Train page needs curves that move inside an epoch"
+    assert all(0 < r.fraction < 1 for r in within)
+    assert reports[-1].epoch_end and reports[-1].val_accuracy is not None
+    assert np.isfinite(reports[-1].images_per_second) and reports[-1].images_per_second > 0
+    assert result.model.output_shape == (None, 10)
+
+
+def test_same_seed_same_run(sample):
+    small = replace(ONE_EPOCH, train_size=1000, validation_fraction=0.1)
+    first, second = train(small, sample), train(small, sample)
+    assert first.test.accuracy == pytest.approx(second.test.accuracy, abs=0.005)
+
+
+def test_stop_ends_the_run_within_one_batch(sample):
+    stop = threading.Event()
+    asked_at = []
+
+    def on_progress(p):
+        if not stop.is_set():
+            asked_at.append(p.step)
+            stop.set()
+
+    result = train(replace(ONE_EPOCH, epochs=3), sample, on_progress=on_progress, stop=stop)
+    assert result.stopped
+    assert result.batches <= asked_at[0] + 1
+    assert result.test is not None, "a stopped run is still scored so the user can decide to keep it"
+
+
+def test_nan_loss_ends_the_run_with_a_clear_message(sample):
+    poisoned = replace(sample, x_train=sample.x_train.astype(np.float32))
+    poisoned.x_train[:, 0, 0] = np.nan  # every image: the first batch already diverges
+    result = train(replace(ONE_EPOCH, epochs=2), poisoned)
+    assert result.error is not None and "NaN" in result.error and "learning rate" in result.error
+    assert result.batches == 1
+    assert result.test is None
+
+
+def test_impossible_settings_are_refused_before_training(sample):
+    with pytest.raises(HyperparamError, match="learning_rate.*outside"):
+        train(replace(ONE_EPOCH, learning_rate=5.0), sample)
