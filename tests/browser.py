@@ -40,12 +40,19 @@ def wait_healthy(url: str, process: subprocess.Popen | None = None, timeout: flo
 
 
 @contextlib.contextmanager
-def running_app(env: dict[str, str] | None = None, command: list[str] | None = None, cwd: Path = ROOT):
-    """Start the dashboard on a free port, yield its URL once /_stcore/health answers, then stop it."""
-    port = free_port()
-    command = command or [sys.executable, "-m", "streamlit", "run", "dashboard/streamlit_app.py"]
-    process = subprocess.Popen([*command, f"--server.port={port}", "--server.address=127.0.0.1"], cwd=cwd,
-                               env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+def running_app(env: dict[str, str] | None = None, command: list[str] | None = None, cwd: Path = ROOT,
+                port: int | None = None, clean_env: bool = False, **popen):
+    """Start the dashboard, yield its URL once /_stcore/health answers, then stop it.
+
+    Without ``command``: ``streamlit run`` on a free port bound to loopback. With one, it runs as given
+    (it must listen on ``port``); ``clean_env`` starts from ``env`` alone instead of this environment.
+    """
+    if command is None:
+        port = free_port()
+        command = [sys.executable, "-m", "streamlit", "run", "dashboard/streamlit_app.py",
+                   f"--server.port={port}", "--server.address=127.0.0.1"]
+    process = subprocess.Popen(command, cwd=cwd, env={**({} if clean_env else os.environ), **(env or {})},
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **popen)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, process)

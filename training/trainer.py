@@ -79,12 +79,13 @@ class TrainResult:
 class _RunCallback(keras.callbacks.Callback):
     """Reports progress, honours the stop flag between batches, and catches NaN losses."""
 
-    def __init__(self, result: TrainResult, steps: int, batch_size: int,
+    def __init__(self, result: TrainResult, images: int, batch_size: int,
                  on_progress: Callable[[Progress], None] | None, stop: StopFlag | None):
         super().__init__()
-        self.result, self.steps, self.batch_size = result, steps, batch_size
+        self.result, self.epoch_images, self.batch_size = result, images, batch_size
+        self.steps = math.ceil(images / batch_size)
         self.on_progress, self.stop = on_progress, stop
-        self.every = max(1, steps // REPORTS_PER_EPOCH)
+        self.every = max(1, self.steps // REPORTS_PER_EPOCH)
         self.started = time.perf_counter()
         self.images = 0
         self.epoch = 0
@@ -111,9 +112,9 @@ class _RunCallback(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         logs = logs or {}
-        self.images += self.batch_size
-        self.result.batches += 1
         step = batch + 1
+        self.images += min(self.batch_size, self.epoch_images - batch * self.batch_size)
+        self.result.batches += 1
         if not math.isfinite(float(logs.get("loss", 0.0))):
             self.result.error = (f"Loss became NaN/infinite in epoch {self.epoch}, batch {step}: the run diverged. "
                                  "Lower the learning rate or switch on batch normalisation.")
@@ -176,7 +177,7 @@ def train(hp: Hyperparams, data: MnistData, on_progress: Callable[[Progress], No
     fitted.compile(optimizer=_optimizer(hp, steps * hp.epochs), loss="sparse_categorical_crossentropy",
                    metrics=["accuracy"])
     result = TrainResult(model=classifier, hyperparams=hp, data_source=data.source)
-    callback = _RunCallback(result, steps, hp.batch_size, on_progress, stop)
+    callback = _RunCallback(result, len(x_fit), hp.batch_size, on_progress, stop)
     started = time.perf_counter()
     fitted.fit(x_fit, y_fit, batch_size=hp.batch_size, epochs=hp.epochs, verbose=0, shuffle=True,
                validation_data=(x_val, y_val) if len(x_val) else None, callbacks=[callback])

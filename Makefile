@@ -1,0 +1,29 @@
+# Two front doors: `make run` (set up, then serve the dashboard on http://localhost:5001)
+# and `make test` (set up, then run every test). Both create .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+
+.PHONY: run test lint bench
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	rm -f $(VENV)/.installed-* && touch $@
+
+run: $(STAMP)
+	$(BIN)/streamlit run dashboard/streamlit_app.py
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/hadolint Dockerfile
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.predict_latency
+	$(BIN)/python -m bench.train_throughput
+	$(BIN)/python -m bench.placement
+	$(BIN)/python -m bench.browser_latency
