@@ -1,12 +1,98 @@
-"""Small picture helpers for the pages: pixel-crisp enlargement of model-sized images."""
+"""Picture helpers for the pages: pixel-crisp enlargement, colour maps, tile grids and overlays.
+
+Pure numpy/PIL (no matplotlib figures), so reruns allocate nothing that must be closed.
+"""
 
 from __future__ import annotations
 
 import numpy as np
+from matplotlib import colormaps
+from PIL import Image, ImageDraw
+
+RED = (230, 57, 70)
+CYAN = (0, 200, 255)
 
 
 def enlarge(image: np.ndarray, size: int = 168) -> np.ndarray:
-    """Nearest-neighbour upscale of a [0, 1] grey image to about ``size`` px, as uint8, so pixels stay square."""
+    """Nearest-neighbour upscale to about ``size`` px so pixels stay square; [0, 1] grey → uint8."""
     factor = max(1, size // max(image.shape[:2]))
-    big = np.kron(np.clip(image, 0, 1), np.ones((factor, factor)))
-    return (big * 255 + 0.5).astype(np.uint8)
+    if image.dtype != np.uint8:
+        image = (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)
+    return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
+
+
+def fit_width(image: np.ndarray, size: int = 168) -> np.ndarray:
+    """Any image scaled to ``size`` px on its long side: enlarged crisply if small, shrunk smoothly if big."""
+    if max(image.shape[:2]) <= size // 2:
+        return enlarge(image, size)
+    if image.dtype != np.uint8:
+        image = (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)
+    h, w = image.shape[:2]
+    scale = size / max(h, w)
+    return np.asarray(Image.fromarray(image).resize((max(1, round(w * scale)), max(1, round(h * scale)))))
+
+
+def colourise(values: np.ndarray, cmap: str = "magma", low: float | None = None,
+              high: float | None = None) -> np.ndarray:
+    """Map values to RGB uint8 with a fixed scale [low, high] (defaults: the values' own range)."""
+    low = float(values.min()) if low is None else low
+    high = float(values.max()) if high is None else high
+    scaled = (values - low) / (high - low) if high > low else np.zeros_like(values, dtype=np.float32)
+    return (colormaps[cmap](np.clip(scaled, 0, 1))[..., :3] * 255).astype(np.uint8)
+
+
+def rgba_on_white(rgba: np.ndarray) -> np.ndarray:
+    """Show a (possibly transparent) canvas as people saw it: composited over white."""
+    alpha = rgba[..., 3:4].astype(np.float32) / 255
+    return (rgba[..., :3] * alpha + 255 * (1 - alpha)).astype(np.uint8)
+
+
+def mask_with_box(mask: np.ndarray, bbox: tuple[int, int, int, int]) -> np.ndarray:
+    """The ink mask in white with its bounding box drawn in red."""
+    picture = Image.fromarray((mask * 255).astype(np.uint8)).convert("RGB")
+    top, left, bottom, right = bbox
+    width = max(1, max(mask.shape) // 100)
+    ImageDraw.Draw(picture).rectangle((left, top, right - 1, bottom - 1), outline=RED, width=width)
+    return np.asarray(picture)
+
+
+def mark_points(image: np.ndarray, points: list[tuple[float, float, tuple[int, int, int]]],
+                size: int = 168) -> np.ndarray:
+    """Enlarge a small grey image and draw a cross at each (row, col, colour) point (pixel-centre coordinates)."""
+    big = enlarge(image, size)
+    factor = big.shape[0] / image.shape[0]
+    picture = Image.fromarray(big).convert("RGB")
+    draw = ImageDraw.Draw(picture)
+    for row, col, colour in points:
+        y, x, r = (row + 0.5) * factor, (col + 0.5) * factor, factor * 1.2
+        draw.line((x - r, y, x + r, y), fill=colour, width=2)
+        draw.line((x, y - r, x, y + r), fill=colour, width=2)
+    return np.asarray(picture)
+
+
+def tile_grid(tiles: np.ndarray, labels: list[str], columns: int = 8, tile_px: int = 84, gap: int = 4) -> np.ndarray:
+    """RGB tiles (n, h, w, 3) laid out in a grid, each enlarged to ``tile_px`` with its label in the corner."""
+    n = len(tiles)
+    rows = -(-n // columns)
+    big = [enlarge(t, tile_px) for t in tiles]
+    th, tw = big[0].shape[:2]
+    sheet = np.full((rows * (th + gap) - gap, min(n, columns) * (tw + gap) - gap, 3), 255, np.uint8)
+    for i, tile in enumerate(big):
+        r, c = divmod(i, columns)
+        sheet[r * (th + gap): r * (th + gap) + th, c * (tw + gap): c * (tw + gap) + tw] = tile
+    picture = Image.fromarray(sheet)
+    draw = ImageDraw.Draw(picture)
+    for i, label in enumerate(labels):
+        r, c = divmod(i, columns)
+        x, y = c * (tw + gap) + 2, r * (th + gap) + 1
+        draw.rectangle((x - 1, y, x + 6 * len(label) + 1, y + 11), fill=(0, 0, 0))
+        draw.text((x, y), label, fill=(255, 255, 255))
+    return np.asarray(picture)
+
+
+def overlay(grey: np.ndarray, heat: np.ndarray, size: int = 168, cmap: str = "jet") -> np.ndarray:
+    """A heat map in [0, 1] blended over a grey [0, 1] image, enlarged crisply."""
+    base = np.repeat(np.clip(grey, 0, 1)[..., None], 3, axis=2) * 255
+    colour = colourise(heat, cmap, 0.0, 1.0).astype(np.float32)
+    alpha = 0.6 * np.clip(heat, 0, 1)[..., None]
+    return enlarge((base * (1 - alpha) + colour * alpha).astype(np.uint8), size)

@@ -1,8 +1,8 @@
 """Per-server and per-session state shared by the pages: the model in use and the current input.
 
-The Predictor for each model is loaded once per server (``st.cache_resource``) and shared by every
-session; which model a session uses, and what it last drew or uploaded, live in that session's own
-``st.session_state`` keys (not widget keys, which Streamlit drops when a page is left).
+Models (their Predictor and Explainer) are loaded once per server with ``st.cache_resource`` and shared
+by every session; which model a session uses, and what it last drew or uploaded, live in that
+session's own ``st.session_state`` keys (not widget keys, which Streamlit drops when a page is left).
 """
 
 from __future__ import annotations
@@ -12,8 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
+from model.explain import Explainer
 from model.predictor import Prediction, Predictor
-from model.store import SHIPPED_ID, ModelFileError, ModelStore
+from model.preprocess import images_to_input
+from model.store import SHIPPED_ID, ModelFileError, ModelInfo, ModelStore
+from training.data import MnistData, load_mnist
 
 MODEL_KEY = "model_id"
 INPUT_KEY = "current_input"
@@ -28,12 +31,6 @@ class CurrentInput:
     """'canvas' or the uploaded file's name."""
 
 
-@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
-def _load_predictor(model_id: str, path: str, mtime: float) -> Predictor:
-    """One compiled Predictor per model file version, shared by all sessions (mtime busts the cache)."""
-    return Predictor.load(path)
-
-
 def store() -> ModelStore:
     return ModelStore()
 
@@ -43,19 +40,55 @@ def current_model_id() -> str:
     return st.session_state.get(MODEL_KEY) or store().active_id()
 
 
-def predictor() -> Predictor:
-    """The Predictor for this session's model; a missing or damaged run falls back to the shipped model."""
+def _version(info: ModelInfo) -> tuple[str, str, float]:
+    """Cache key of a model file: id, path and modification time (a re-saved file is reloaded)."""
+    return info.id, str(info.path), info.path.stat().st_mtime
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
+def _load_predictor(model_id: str, path: str, mtime: float) -> Predictor:
+    return Predictor.load(path)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _load_explainer(model_id: str, path: str, mtime: float) -> Explainer:
+    return Explainer(_load_predictor(model_id, path, mtime).model)
+
+
+def model_version() -> tuple[str, str, float]:
+    """The session's model as a cache key; a missing or damaged run falls back to the shipped model."""
     model_id = current_model_id()
     try:
-        info = store().get(model_id)
-        return _load_predictor(info.id, str(info.path), info.path.stat().st_mtime)
+        version = _version(store().get(model_id))
+        _load_predictor(*version)
+        return version
     except (ModelFileError, OSError) as exc:
         if model_id == SHIPPED_ID:
             raise
         st.warning(f"Model {model_id} could not be loaded ({exc}); using the shipped model instead.")
         st.session_state[MODEL_KEY] = SHIPPED_ID
-        shipped = store().shipped()
-        return _load_predictor(shipped.id, str(shipped.path), shipped.path.stat().st_mtime)
+        return _version(store().shipped())
+
+
+def predictor() -> Predictor:
+    return _load_predictor(*model_version())
+
+
+def explainer() -> Explainer:
+    """Feature maps and saliency for the same model the session's predictions come from."""
+    return _load_explainer(*model_version())
+
+
+@st.cache_resource(show_spinner="Loading MNIST…")
+def mnist() -> MnistData:
+    """The MNIST the server found (full set or the bundled sample), loaded once per server."""
+    return load_mnist()
+
+
+@st.cache_data(max_entries=8, show_spinner="Scoring the test set…")
+def test_predictions(model_id: str, path: str, mtime: float) -> np.ndarray:
+    """The model's predicted digit for every MNIST test image (to find its mistakes)."""
+    return _load_predictor(model_id, path, mtime).probabilities(images_to_input(mnist().x_test)).argmax(axis=1)
 
 
 def set_current_input(image: np.ndarray | bytes | None, origin: str = "canvas") -> None:

@@ -6,7 +6,8 @@ It reproduces how MNIST itself was made, so the network sees drawings the way it
 1. **load** — canvas RGBA array, RGB/grey array, or an image file of any format and size (EXIF-rotated,
    first frame, 16-bit scaled).
 2. **ink** — ink strength per pixel, 0..1. With a transparent background the alpha channel is the ink;
-   otherwise the background colour is the image's median colour and ink is the colour distance from it,
+   otherwise the background colour is the image's median colour and ink is the largest per-channel
+   difference from it,
    which handles dark-on-light, light-on-dark and coloured ink alike. Contrast is stretched and faint
    paper texture suppressed. No ink → the result says so instead of inventing an input.
 3. **mask and bounding box** of the ink (ignoring the faintest 0.1 % of ink mass at each side, so a
@@ -124,16 +125,26 @@ def _decode_file(source: str | Path | bytes | BinaryIO) -> Image.Image:
         raise ImageError(f"{name}: the image is corrupt or truncated ({exc})") from None
 
 
+def _to_uint8(values: np.ndarray, top: float) -> np.ndarray:
+    return (np.clip(values.astype(np.float32) * (255.0 / top), 0, 255) + 0.5).astype(np.uint8)
+
+
+def _with_alpha(image: np.ndarray) -> np.ndarray:
+    """Grey (H, W) or RGB (H, W, 3) uint8 → opaque RGBA."""
+    if image.ndim == 2:
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    return np.dstack([image, np.full(image.shape[:2], 255, np.uint8)])
+
+
 def _pil_to_rgba(img: Image.Image) -> np.ndarray:
-    """Any PIL mode → float32 RGBA (H, W, 4) in [0, 1]; 16-bit and float greys keep their full range."""
+    """Any PIL mode → uint8 RGBA (H, W, 4); 16-bit and float greys are scaled from their full range."""
     if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
         grey = np.asarray(img, dtype=np.float32)
-        top = 1.0 if img.mode == "F" and grey.max(initial=0) <= 1 else 65535.0 if grey.max(initial=0) > 255 else 255.0
-        grey = np.clip(grey / top, 0, 1)
-        return np.dstack([grey, grey, grey, np.ones_like(grey)])
-    has_alpha = "A" in img.getbands() or "transparency" in img.info
-    rgba = np.asarray(img.convert("RGBA" if has_alpha else "RGB"), dtype=np.float32) / 255.0
-    return rgba if has_alpha else np.dstack([rgba, np.ones(rgba.shape[:2], np.float32)])
+        peak = grey.max(initial=0)
+        return _with_alpha(_to_uint8(grey, 1.0 if img.mode == "F" and peak <= 1 else 65535.0 if peak > 255 else 255.0))
+    if "A" in img.getbands() or "transparency" in img.info:
+        return np.asarray(img.convert("RGBA"))
+    return _with_alpha(np.asarray(img.convert("RGB")))
 
 
 def _array_to_rgba(array: np.ndarray) -> np.ndarray:
@@ -144,26 +155,19 @@ def _array_to_rgba(array: np.ndarray) -> np.ndarray:
         raise ImageError(f"an image array must be (H, W), (H, W, 3) or (H, W, 4); got shape {a.shape}")
     if a.shape[0] * a.shape[1] > MAX_PIXELS:
         raise ImageError(f"image too large ({a.shape[1]:,}×{a.shape[0]:,}); the limit is {MAX_PIXELS / 1e6:.0f} megapixels")
-    if a.dtype == np.uint8:
-        f = a.astype(np.float32) / 255.0
-    elif a.dtype == np.uint16:
-        f = a.astype(np.float32) / 65535.0
-    elif np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer):
-        f = a.astype(np.float32)
-        if not np.isfinite(f).all():
+    if a.dtype == np.uint16:
+        a = _to_uint8(a, 65535.0)
+    elif a.dtype != np.uint8:
+        if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
+            raise ImageError(f"unsupported image array type {a.dtype}")
+        if not np.isfinite(a).all():
             raise ImageError("the image array contains NaN or infinite values")
-        if f.max(initial=0) > 1.0:
-            f = f / 255.0
-        f = np.clip(f, 0.0, 1.0)
-    else:
-        raise ImageError(f"unsupported image array type {a.dtype}")
-    if f.ndim == 2:
-        return np.dstack([f, f, f, np.ones_like(f)])
-    return f if f.shape[2] == 4 else np.dstack([f, np.ones(f.shape[:2], np.float32)])
+        a = _to_uint8(a, 255.0 if a.max(initial=0) > 1.0 else 1.0)
+    return a if a.ndim == 3 and a.shape[2] == 4 else _with_alpha(a)
 
 
 def load_rgba(source: ImageSource) -> np.ndarray:
-    """Any supported input → float32 RGBA (H, W, 4) in [0, 1]. Raises ImageError with a clear message."""
+    """Any supported input → uint8 RGBA (H, W, 4). Raises ImageError with a clear message."""
     if isinstance(source, np.ndarray):
         return _array_to_rgba(source)
     img = source if isinstance(source, Image.Image) else _decode_file(source)
@@ -180,18 +184,20 @@ def _k_largest(values: np.ndarray, k: int) -> float:
 
 
 def extract_ink(rgba: np.ndarray) -> tuple[np.ndarray, str, float]:
-    """Ink strength (H, W) before contrast stretch, the polarity in words, and the peak contrast."""
+    """Ink strength (H, W) float32 before contrast stretch, the polarity in words, and the peak contrast."""
     alpha = rgba[:, :, 3]
-    if alpha.min() < 0.98:
-        return alpha, "ink on a transparent background (alpha channel)", float(alpha.max())
+    if alpha.min() < 250:
+        ink = alpha.astype(np.float32) * (1 / 255)
+        return ink, "ink on a transparent background (alpha channel)", float(ink.max())
     rgb = rgba[:, :, :3]
     step = max(1, int(math.sqrt(alpha.size / 10000)))
-    background = np.median(rgb[::step, ::step].reshape(-1, 3), axis=0)
-    ink = np.sqrt(((rgb - background) ** 2).mean(axis=2))
+    background = np.median(rgb[::step, ::step].reshape(-1, 3), axis=0).astype(np.int16)
+    # Largest per-channel difference from the background colour: any ink colour on any paper colour.
+    ink = np.abs(rgb.astype(np.int16) - background).max(axis=2).astype(np.float32) * (1 / 255)
     peak = _k_largest(ink, int(ink.size * 0.0005))
     strong = ink > 0.5 * peak
     lighter = strong.any() and rgb[strong].mean() > background.mean()
-    shade = "light" if background.mean() >= 0.5 else "dark"
+    shade = "light" if background.mean() >= 128 else "dark"
     polarity = f"{'light' if lighter else 'dark'} ink on a {shade} background"
     return ink, polarity, peak
 
@@ -328,17 +334,16 @@ def to_model_input(source: ImageSource) -> Preprocessed:
     a few specks, a single dot) is not an error: the result has ``empty_reason`` and no ``image``.
     """
     rgba = load_rgba(source)
-    display = (rgba * 255 + 0.5).astype(np.uint8)
     raw_ink, polarity, peak = extract_ink(rgba)
     if peak < MIN_CONTRAST:
-        return Preprocessed(display, raw_ink.astype(np.float32), polarity, "no ink: the image is blank")
+        return Preprocessed(rgba, raw_ink, polarity, "no ink: the image is blank")
     ink = _stretch(raw_ink, peak)
     mask = ink > INK_THRESHOLD
     if mask.sum() < max(4, mask.size * 0.0001):
-        return Preprocessed(display, ink, polarity, "no ink: only a few specks", mask)
+        return Preprocessed(rgba, ink, polarity, "no ink: only a few specks", mask)
     bbox = ink_bbox(ink, mask)
     if _is_dot(mask, bbox):
-        return Preprocessed(display, ink, polarity, "no digit: just a dot", mask, bbox)
+        return Preprocessed(rgba, ink, polarity, "no digit: just a dot", mask, bbox)
     top, left, bottom, right = bbox
     crop = ink[top:bottom, left:right]
     work = _resize(crop, *_scaled_shape(crop.shape, WORK_SIDE))
@@ -346,5 +351,5 @@ def to_model_input(source: ImageSource) -> Preprocessed:
     fitted = fit_box(stroked)
     padded = pad_centred(fitted)
     shifted, com, shift = shift_to_centre(padded)
-    return Preprocessed(display, ink, polarity, None, mask, bbox, crop, width, adjust, stroked, fitted, padded,
+    return Preprocessed(rgba, ink, polarity, None, mask, bbox, crop, width, adjust, stroked, fitted, padded,
                         com, shift, shifted.astype(np.float32))

@@ -1,0 +1,105 @@
+"""What the network does with one input: feature maps, learned filters, and saliency.
+
+Works on any model built by ``model.network.build_classifier`` (layers are found by the names that
+module gives them). Like the Predictor, every computation here is a ``tf.function`` traced once per
+model, so the Inspect page stays fast however often it reruns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+IG_STEPS = 32
+"""Integrated-gradients path steps: enough for attributions to sum to within a few % of the logit gap."""
+
+
+@dataclass(frozen=True)
+class FeatureLayer:
+    """A layer whose output is worth showing: after a convolution's activation, or after pooling."""
+
+    name: str
+    """The layer's name in the model (e.g. ``conv1_2_relu``, ``pool1``)."""
+    label: str
+    """How the page names it (e.g. ``conv1_2``, ``pool1``)."""
+    shape: tuple[int, int, int]
+    """(height, width, channels) of its output."""
+
+
+def feature_layers(model: keras.Model) -> list[FeatureLayer]:
+    """Each conv's post-activation output and each pooling output, in network order."""
+    found = []
+    for layer in model.layers:
+        if layer.name.startswith("conv") and layer.name.endswith("_relu"):
+            label = layer.name.removesuffix("_relu")
+        elif layer.name.startswith("pool"):
+            label = layer.name
+        else:
+            continue
+        found.append(FeatureLayer(layer.name, label, tuple(layer.output.shape[1:])))
+    return found
+
+
+def conv_kernels(model: keras.Model) -> list[tuple[str, np.ndarray]]:
+    """(name, kernel (k, k, in, out)) of every convolution, in order."""
+    return [(layer.name, layer.get_weights()[0]) for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+
+
+class Explainer:
+    """Feature maps and saliency for one model; safe to share between sessions."""
+
+    def __init__(self, model: keras.Model):
+        self.model = model
+        self.layers = feature_layers(model)
+        self.last_conv = [fl for fl in self.layers if not fl.name.startswith("pool")][-1]
+        # One functional model returning every feature map from a single forward pass.
+        self._probe = keras.Model(model.inputs, [model.get_layer(fl.name).output for fl in self.layers])
+        spec = [tf.TensorSpec((1, 28, 28, 1), tf.float32)]
+        self._maps = tf.function(lambda x: self._probe(x, training=False), input_signature=spec)
+        self._gradcam = tf.function(self._gradcam_fn, input_signature=spec + [tf.TensorSpec((), tf.int32)])
+        self._integrated = tf.function(self._integrated_fn, input_signature=spec + [tf.TensorSpec((), tf.int32)])
+        self._cam_model = keras.Model(model.inputs, [model.get_layer(self.last_conv.name).output, model.output])
+
+    def feature_maps(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """{layer label: (h, w, channels)} for a model input (1, 28, 28, 1)."""
+        maps = self._maps(tf.constant(x, tf.float32))
+        return {fl.label: m.numpy()[0] for fl, m in zip(self.layers, maps)}
+
+    def _gradcam_fn(self, x, digit):
+        with tf.GradientTape() as tape:
+            maps, probabilities = self._cam_model(x, training=False)
+            target = _log_probability(probabilities, digit)
+        grads = tape.gradient(target, maps)
+        weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
+        cam = tf.nn.relu(tf.reduce_sum(weights * maps, axis=-1, keepdims=True))
+        return tf.image.resize(cam, (28, 28), method="bilinear")[0, :, :, 0]
+
+    def _integrated_fn(self, x, digit):
+        alphas = tf.reshape(tf.linspace(1.0 / IG_STEPS, 1.0, IG_STEPS), (IG_STEPS, 1, 1, 1))
+        path = alphas * x  # from a black image (no ink) to the input
+        with tf.GradientTape() as tape:
+            tape.watch(path)
+            target = _log_probability(self.model(path, training=False), digit)
+        grads = tape.gradient(target, path)
+        return (x * tf.reduce_mean(grads, axis=0, keepdims=True))[0, :, :, 0]
+
+    def gradcam(self, x: np.ndarray, digit: int) -> np.ndarray:
+        """Grad-CAM on the last conv layer for ``digit``: (28, 28) in [0, 1], where its evidence lies."""
+        return _unit(self._gradcam(tf.constant(x, tf.float32), tf.constant(digit, tf.int32)).numpy())
+
+    def integrated_gradients(self, x: np.ndarray, digit: int) -> np.ndarray:
+        """Integrated gradients for ``digit`` from a blank baseline: (28, 28), signed, per pixel."""
+        return self._integrated(tf.constant(x, tf.float32), tf.constant(digit, tf.int32)).numpy()
+
+
+def _log_probability(probabilities: tf.Tensor, digit: tf.Tensor) -> tf.Tensor:
+    """The explained target: log p(digit), whose gradient a saturated softmax does not flatten."""
+    return tf.math.log(probabilities[:, digit] + 1e-9)
+
+
+def _unit(image: np.ndarray) -> np.ndarray:
+    top = float(image.max(initial=0))
+    return image / top if top > 0 else image
