@@ -21,12 +21,21 @@ def enlarge(image: np.ndarray, size: int = 168) -> np.ndarray:
     return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
 
 
-def fit_width(image: np.ndarray, size: int = 168) -> np.ndarray:
-    """Any image scaled to ``size`` px on its long side: enlarged crisply if small, shrunk smoothly if big."""
-    if max(image.shape[:2]) <= size // 2:
-        return enlarge(image, size)
+def thumbnail(image: np.ndarray, size: int = 168, fill: int | None = 0) -> np.ndarray:
+    """Any image padded to a square with ``fill`` (None: its own edge colour) and scaled to ``size`` px,
+    crisp if small, smooth if big.
+
+    Square thumbnails keep a row of stages aligned however tall or wide each crop is.
+    """
     if image.dtype != np.uint8:
         image = (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)
+    h, w = image.shape[:2]
+    side = max(h, w)
+    padding = [((side - h) // 2, side - h - (side - h) // 2), ((side - w) // 2, side - w - (side - w) // 2)]
+    padding += [(0, 0)] * (image.ndim - 2)
+    image = np.pad(image, padding, mode="edge") if fill is None else np.pad(image, padding, constant_values=fill)
+    if side <= size // 2:
+        return enlarge(image, size)
     h, w = image.shape[:2]
     scale = size / max(h, w)
     return np.asarray(Image.fromarray(image).resize((max(1, round(w * scale)), max(1, round(h * scale)))))

@@ -14,7 +14,7 @@ import streamlit as st
 
 from model.explain import Explainer
 from model.predictor import Prediction, Predictor
-from model.preprocess import images_to_input
+from model.preprocess import to_model_input
 from model.store import SHIPPED_ID, ModelFileError, ModelInfo, ModelStore
 from training.data import MnistData, load_mnist
 
@@ -85,10 +85,11 @@ def mnist() -> MnistData:
     return load_mnist()
 
 
-@st.cache_data(max_entries=8, show_spinner="Scoring the test set…")
+@st.cache_data(max_entries=8, show_spinner="Scoring the test set through the preprocessing…")
 def test_predictions(model_id: str, path: str, mtime: float) -> np.ndarray:
-    """The model's predicted digit for every MNIST test image (to find its mistakes)."""
-    return _load_predictor(model_id, path, mtime).probabilities(images_to_input(mnist().x_test)).argmax(axis=1)
+    """The digit predicted for every MNIST test image through the same path as drawings (to find mistakes)."""
+    inputs = np.stack([to_model_input(image).image for image in mnist().x_test])[..., None]
+    return _load_predictor(model_id, path, mtime).probabilities(inputs).argmax(axis=1)
 
 
 def set_current_input(image: np.ndarray | bytes | None, origin: str = "canvas") -> None:

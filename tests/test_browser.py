@@ -56,6 +56,7 @@ def test_draw_one_then_zero_and_clear(page):
     page.get_by_role("button", name="Clear").click()
     expect(prediction(page)).to_have_count(0, timeout=TIMEOUT)
     expect(page.get_by_text("Draw a digit on the canvas")).to_be_visible()
+    page.wait_for_timeout(1000)  # Clear mounts a fresh canvas; strokes on the old one would be lost
     draw_digit(page, 0, left=10, top=10, width=90, height=120)  # small, in the top-left corner
     expect(prediction(page)).to_have_text("0", timeout=TIMEOUT)
 
@@ -93,3 +94,14 @@ def test_three_sessions_drawing_at_once_each_get_their_own_answer(browser, app_u
         expect(page.get_by_test_id("stException")).to_have_count(0)
     for context in contexts:
         context.close()
+
+
+def test_inspect_shows_the_drawing_from_the_draw_page(page):
+    draw_digit(page, 3, left=150, top=20, width=100, height=150)
+    expect(prediction(page)).to_have_text("3", timeout=TIMEOUT)
+    page.get_by_role("link", name="Inspect").click()
+    expect(page.get_by_text("The decision on your drawing")).to_be_visible(timeout=TIMEOUT)
+    expect(prediction(page)).to_have_text("3", timeout=TIMEOUT)
+    for stage in ("Raw input", "Ink mask + box", "Fit 20 px", "Centre of mass", "Model input"):
+        expect(page.get_by_test_id("stImageCaption").filter(has_text=stage).first).to_be_visible()
+    expect(page.get_by_test_id("stException")).to_have_count(0)

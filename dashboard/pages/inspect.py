@@ -5,14 +5,15 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import session
-from dashboard.pictures import (CYAN, RED, colourise, fit_width, mark_points, mask_with_box, overlay,
-                                rgba_on_white, tile_grid)
+from dashboard.pictures import (CYAN, RED, colourise, mark_points, mask_with_box, overlay, rgba_on_white,
+                                thumbnail, tile_grid)
 from model.explain import conv_kernels
 from model.preprocess import ImageError, Preprocessed, to_model_input
 
 SOURCES = ("Your drawing", "An MNIST test image", "Upload an image")
 TEST_INDEX = "inspect_test_index"
 
+st.html("<style>[data-testid=stImage] img {image-rendering: pixelated;}</style>")  # crisp pixels at any zoom
 st.title("Inspect")
 st.caption("See exactly how the CNN reads a digit: the preprocessing, what each layer computes, "
            "what it has learned, and where it looks.")
@@ -31,7 +32,8 @@ elif source == SOURCES[1]:
     data = session.mnist()
     predicted = session.test_predictions(*session.model_version())
     wrong = np.flatnonzero(predicted != data.y_test)
-    st.caption(data.notice + f" The model gets **{len(wrong)}** of {len(data.y_test):,} test images wrong.")
+    st.caption(data.notice + f" Through the same preprocessing as your drawings, the model gets **{len(wrong)}** "
+               f"of {len(data.y_test):,} test images wrong.")
     rng = np.random.default_rng()
     st.session_state.setdefault(TEST_INDEX, 0)
     pick = st.columns([1, 1, 1, 1.2])
@@ -102,9 +104,12 @@ if not pre.is_empty:
         (colourise(pre.image, "viridis", 0.0, 1.0), "Model input",
          f"float32 28×28, values {pre.image.min():.2f}–{pre.image.max():.2f} (viridis: 0 dark, 1 yellow)."),
     ]
-for column, (picture, title, explanation) in zip(st.columns(len(stages)), stages):
-    column.image(fit_width(picture, 150), caption=title, width=150)
-    column.caption(explanation)
+PER_ROW = 5
+for start in range(0, len(stages), PER_ROW):
+    for column, (picture, title, explanation) in zip(st.columns(PER_ROW), stages[start:start + PER_ROW]):
+        column.image(thumbnail(picture, 224, fill=None if title == "Raw input" else 0), caption=title,
+                     width="stretch")
+        column.caption(explanation)
 if pre.is_empty:
     st.stop()
 
@@ -143,7 +148,7 @@ st.dataframe(pd.DataFrame([{"layer": name, "kernel": "×".join(map(str, k.shape)
 st.subheader("4 · What the model looks at")
 cols = st.columns([1, 2])
 target = cols[0].selectbox("Explain the score of digit", range(10), index=prediction.digit, key="inspect_target")
-method = cols[1].radio("Method", ["Grad-CAM (last conv layer)", "Integrated gradients (pixels)"],
+method = cols[1].radio("Method", ["Integrated gradients (pixels)", "Grad-CAM (last conv layer)"],
                        horizontal=True, key="inspect_method")
 if method.startswith("Grad-CAM"):
     heat = explainer.gradcam(x, target)
@@ -154,7 +159,7 @@ else:
     heat = np.clip(attribution, 0, None) / (attribution.max() or 1.0)
     note = f"Integrated gradients: pixels whose ink raises the score of “{target}” (positive part)."
 pictures = st.columns(3)
-pictures[0].image(fit_width(pre.image, 168), caption="Model input", width=168)
-pictures[1].image(fit_width(colourise(heat, "jet", 0.0, 1.0), 168), caption="Saliency", width=168)
+pictures[0].image(thumbnail(pre.image, 168), caption="The 28×28 input", width=168)
+pictures[1].image(thumbnail(colourise(heat, "jet", 0.0, 1.0), 168), caption="Saliency", width=168)
 pictures[2].image(overlay(pre.image, heat, 168), caption="Overlay", width=168)
 st.caption(note + f" The model gives “{target}” a probability of {prediction.probabilities[target]:.1%}.")

@@ -1,0 +1,82 @@
+"""Inspect page under AppTest: a drawing and an MNIST test image, every stage, no exception, stable memory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from bench.drawings import stroke_digit
+from dashboard.session import INPUT_KEY, CurrentInput
+
+APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "streamlit_app.py")
+STAGES = ["Raw input", "Ink + polarity", "Ink mask + box", "Crop", "Stroke width", "Fit 20 px", "Pad 28×28",
+          "Centre of mass", "Model input"]
+
+
+@pytest.fixture
+def inspect() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page("pages/inspect.py")
+    return at
+
+
+def captions(at: AppTest) -> list[str]:
+    return [c for image in at.get("image") for c in image.proto.imgs[0].caption.split("\n") if c]
+
+
+def test_without_a_drawing_it_says_where_to_draw(inspect):
+    inspect.run()
+    assert not inspect.exception
+    assert any("Draw" in info.value for info in inspect.info)
+
+
+def test_a_drawing_shows_every_stage_the_maps_the_filters_and_saliency(inspect):
+    inspect.session_state[INPUT_KEY] = CurrentInput(stroke_digit(4, "bottom-right", "small"), "canvas")
+    inspect.run()
+    assert not inspect.exception
+    assert inspect.metric[0].value == "4"
+    got = captions(inspect)
+    assert [c for c in got if c in STAGES] == STAGES
+    assert any(c.startswith("conv1_1: 32 channels") for c in got)
+    assert any("kernels of 3×3" in c for c in got)
+    assert {"The 28×28 input", "Saliency", "Overlay"} <= set(got)
+    assert len(inspect.get("image")) == len(STAGES) + 5
+
+
+def test_every_layer_and_both_saliency_methods_render(inspect):
+    inspect.session_state[INPUT_KEY] = CurrentInput(stroke_digit(8), "canvas")
+    inspect.run()
+    for layer in inspect.selectbox(key="inspect_layer").options:
+        inspect.selectbox(key="inspect_layer").set_value(layer.split(" — ")[0]).run()
+        assert not inspect.exception
+    inspect.radio(key="inspect_method").set_value("Grad-CAM (last conv layer)").run()
+    inspect.selectbox(key="inspect_target").set_value(3).run()
+    assert not inspect.exception and any("Grad-CAM" in c.value for c in inspect.caption)
+
+
+def test_an_mnist_test_image_shows_its_label_and_whether_the_model_was_right(inspect):
+    inspect.session_state["inspect_source"] = "An MNIST test image"
+    inspect.session_state["inspect_test_index"] = 0
+    inspect.run()
+    assert not inspect.exception
+    assert [c for c in captions(inspect) if c in STAGES] == STAGES
+    verdicts = [e.value for e in inspect.success] + [e.value for e in inspect.error]
+    assert len(verdicts) == 1 and "labelled 7" in verdicts[0]  # the sample's first test digit is a 7
+    assert "bundled MNIST sample" in " ".join(c.value for c in inspect.caption)
+
+
+def test_memory_is_stable_over_50_reruns(inspect):
+    def rss_mb() -> float:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * 4096 / 2**20
+
+    inspect.session_state[INPUT_KEY] = CurrentInput(stroke_digit(5), "canvas")
+    for _ in range(5):  # warm caches and compiled functions
+        inspect.run()
+    before = rss_mb()
+    for i in range(50):
+        inspect.selectbox(key="inspect_target").set_value(i % 10).run()
+    assert not inspect.exception
+    assert rss_mb() - before < 60, f"memory grew {rss_mb() - before:.0f} MB over 50 reruns"
