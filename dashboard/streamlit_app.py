@@ -6,10 +6,12 @@ from pathlib import Path
 import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # so pages can import model/ and training/
+# Pages live in app_pages/, not pages/: a folder named pages/ switches Streamlit to its older automatic
+# multipage mode, where opening /train directly would run that page without this entry script.
 
 st.set_page_config(page_title="Digits — see how a CNN reads your handwriting", page_icon=":material/draw:", layout="wide")
 st.navigation([
-    st.Page("pages/draw.py", title="Draw", icon=":material/draw:", default=True),
-    st.Page("pages/inspect.py", title="Inspect", icon=":material/biotech:"),
-    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("app_pages/draw.py", title="Draw", icon=":material/draw:", default=True),
+    st.Page("app_pages/inspect.py", title="Inspect", icon=":material/biotech:"),
+    st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
 ]).run()

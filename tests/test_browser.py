@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,59 @@ def test_inspect_shows_the_drawing_from_the_draw_page(page):
     for stage in ("Raw input", "Ink mask + box", "Fit 20 px", "Centre of mass", "Model input"):
         expect(page.get_by_test_id("stImageCaption").filter(has_text=stage).first).to_be_visible()
     expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def _set_number(page, label: str, value: int) -> None:
+    field = page.get_by_label(label, exact=True)
+    field.fill(str(value))
+    field.press("Tab")
+
+
+def _steps_done(page) -> int:
+    """Batches done so far, read from the progress bar's text ("Epoch e/E · batch s/S · …")."""
+    text = page.get_by_test_id("stProgress").inner_text()
+    epoch, batch, per_epoch = map(int, re.search(r"Epoch (\d+)/\d+ · batch (\d+)/(\d+)", text).groups())
+    return (epoch - 1) * per_epoch + batch
+
+
+def test_train_stop_keep_train_again_and_use_the_model(page):
+    page.get_by_role("link", name="Train").click()
+    expect(page.get_by_text("bundled MNIST sample")).to_be_visible(timeout=TIMEOUT)
+    _set_number(page, "Epochs", 3)
+    _set_number(page, "Train size", 3000)
+    page.get_by_role("button", name="Start training").click()
+    expect(page.get_by_text("Run “run”: running")).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_text("Epoch 1/3")).to_be_visible(timeout=60_000)
+    first = _steps_done(page)
+    page.wait_for_timeout(3000)
+    assert _steps_done(page) > first, "progress and curves update while training"
+    assert page.get_by_test_id("stVegaLiteChart").count() >= 2, "loss and accuracy curves"
+    page.get_by_role("button", name="Stop").click()
+    expect(page.get_by_text("Keep the partial model?")).to_be_visible(timeout=60_000)
+    page.get_by_role("button", name="Keep it").click()
+    expect(page.get_by_text("Saved as")).to_be_visible(timeout=TIMEOUT)
+
+    if not page.get_by_label("Epochs", exact=True).is_visible():
+        page.get_by_test_id("stExpander").get_by_text("Settings").click()
+    _set_number(page, "Epochs", 1)
+    _set_number(page, "Train size", 3000)
+    page.get_by_label("Run name").fill("second")
+    page.get_by_role("button", name="Start training").click()
+    expect(page.get_by_text("Run “second”: finished")).to_be_visible(timeout=120_000)
+    expect(page.get_by_test_id("stMetricLabel").filter(has_text="Test accuracy")).to_be_visible()
+    expect(page.get_by_text("Confusion matrix")).to_be_visible()
+
+    picker = page.get_by_test_id("stSelectbox").filter(has_text="Model")
+    picker.click()
+    page.keyboard.type("second")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("combobox", name="Model")).to_have_value(re.compile("second"))
+    page.get_by_role("button", name="Use this model").click()
+    expect(page.get_by_test_id("stCaptionContainer").filter(has_text="in this browser use")).to_contain_text(
+        "second", timeout=TIMEOUT)
+    page.get_by_role("link", name="Draw").click()
+    expect(page.get_by_test_id("stCaptionContainer").filter(has_text="Model:")).to_contain_text("second",
+                                                                                            timeout=TIMEOUT)
+    page.locator(CANVAS).wait_for(timeout=60_000)
+    draw_digit(page, 1)
+    expect(prediction(page)).to_have_count(1, timeout=TIMEOUT)

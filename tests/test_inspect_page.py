@@ -19,7 +19,7 @@ STAGES = ["Raw input", "Ink + polarity", "Ink mask + box", "Crop", "Stroke width
 def inspect() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
-    at.switch_page("pages/inspect.py")
+    at.switch_page("app_pages/inspect.py")
     return at
 
 

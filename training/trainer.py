@@ -61,6 +61,8 @@ class TrainResult:
     hyperparams: Hyperparams
     history: list[Progress] = field(default_factory=list)
     test: Evaluation | None = None
+    test_predicted: np.ndarray | None = None
+    """The model's digit for every test image (for showing its mistakes)."""
     stopped: bool = False
     """The user stopped the run before its last epoch."""
     error: str | None = None
@@ -186,6 +188,7 @@ def train(hp: Hyperparams, data: MnistData, on_progress: Callable[[Progress], No
     if result.error is None:
         probabilities = classifier.predict(images_to_input(data.x_test), batch_size=1024, verbose=0)
         result.test = evaluate_probabilities(probabilities, data.y_test)
+        result.test_predicted = probabilities.argmax(axis=1)
     return result
 
 
