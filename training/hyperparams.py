@@ -24,12 +24,13 @@ class HyperparamError(ValueError):
 
 @dataclass(frozen=True)
 class Hyperparams:
-    """Settings of one training run. Defaults are the Quick preset."""
+    """Settings of one training run. Defaults are the Quick preset: 99.2 % on the official test set in about
+    a minute on a 2-core CPU (measured: 99.23 %, 69 s with another training run sharing the cores)."""
 
     # optimisation
-    epochs: int = _knob(3, "Passes over the training set.", low=1, high=100)
+    epochs: int = _knob(4, "Passes over the training set.", low=1, high=100)
     batch_size: int = _knob(128, "Images per gradient step.", low=8, high=2048)
-    learning_rate: float = _knob(2e-3, "Peak learning rate.", low=1e-5, high=1.0, log=True)
+    learning_rate: float = _knob(3e-3, "Peak learning rate.", low=1e-5, high=1.0, log=True)
     optimizer: str = _knob("adam", "Optimiser.", choices=("adam", "sgd", "rmsprop"))
     schedule: str = _knob("cosine", "Learning-rate schedule over the run (cosine decays to zero; warmup ramps "
                           "up for the first 10% then decays).", choices=("constant", "cosine", "warmup_cosine"))
@@ -37,8 +38,8 @@ class Hyperparams:
     conv_blocks: int = _knob(2, "Convolution blocks; each halves the image with max-pooling.", low=1, high=3)
     filters: int = _knob(16, "Filters in the first block; doubled in each following block.", low=4, high=128)
     convs_per_block: int = _knob(1, "Convolutions in each block before pooling.", low=1, high=3)
-    kernel_size: int = _knob(3, "Side of the square convolution kernels.", choices=(3, 5, 7))
-    dense_units: int = _knob(64, "Units of the hidden dense layer.", low=8, high=1024)
+    kernel_size: int = _knob(5, "Side of the square convolution kernels.", choices=(3, 5, 7))
+    dense_units: int = _knob(128, "Units of the hidden dense layer.", low=8, high=1024)
     dropout: float = _knob(0.25, "Dropout rate before the output layer.", low=0.0, high=0.9)
     batch_norm: bool = _knob(True, "Batch normalisation after each convolution.")
     # augmentation (training only)

@@ -73,8 +73,9 @@ def show_progress(job: Job) -> None:
         eta = f"{latest.eta_s // 60:.0f} min {latest.eta_s % 60:.0f} s" if np.isfinite(latest.eta_s) else "—"
         st.progress(min(latest.fraction, 1.0), text=f"Epoch {latest.epoch}/{latest.epochs} · batch {latest.step}/"
                     f"{latest.steps_per_epoch} · {latest.images_per_second:,.0f} images/s · ETA {eta}")
-    for column, metric in zip(st.columns(2), ("loss", "accuracy")):
-        column.line_chart(curves(job, metric), x="epoch", y=metric, color="curve", height=240)
+    if job.progress:
+        for column, metric in zip(st.columns(2), ("loss", "accuracy")):
+            column.line_chart(curves(job, metric), x="epoch", y=metric, color="curve", height=240)
 
 
 

@@ -1,0 +1,64 @@
+"""Train page under AppTest: widgets from the hyperparameter bounds, a 1-epoch run, its results."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import fields
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from dashboard.hyperparam_widgets import GROUPS
+from training.hyperparams import Hyperparams
+
+APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "streamlit_app.py")
+
+
+def open_train() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page("app_pages/train.py")
+    at.run()
+    assert not at.exception
+    return at
+
+
+def test_every_knob_has_a_widget_with_the_dataclass_bounds():
+    assert sorted(n for names in GROUPS.values() for n in names) == sorted(f.name for f in fields(Hyperparams))
+    at = open_train()
+    for f in fields(Hyperparams):
+        key = f"hp-Quick-{f.name}"
+        widget = next(w for kind in ("number_input", "select_slider", "selectbox", "toggle")
+                      for w in at.get(kind) if w.key == key)
+        if f.metadata["low"] is not None and not f.metadata["log"]:
+            assert (widget.proto.min, widget.proto.max) == (f.metadata["low"], f.metadata["high"]), f.name
+        assert widget.value == getattr(Hyperparams(), f.name) or f.metadata["log"], f.name
+    assert "bundled MNIST sample" in at.warning[0].value
+
+
+def test_a_one_epoch_run_on_the_sample_shows_test_accuracy_and_the_confusion_matrix():
+    at = open_train()
+    at.number_input(key="hp-Quick-epochs").set_value(1)
+    at.number_input(key="hp-Quick-train_size").set_value(3000)
+    at.number_input(key="hp-Quick-batch_size").set_value(32)
+    at.text_input(key="train_name").set_value("apptest")
+    next(b for b in at.button if b.label == "Start training").click().run()
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and not any("finished" in h.value for h in at.subheader):
+        time.sleep(1)
+        at.run()
+    assert not at.exception
+    assert any(h.value == "Run “apptest”: finished" for h in at.subheader)
+    accuracy = next(m for m in at.metric if m.label == "Test accuracy")
+    assert float(accuracy.value.rstrip("%")) > 80
+    assert any("Confusion matrix" in md.value for md in at.markdown)
+    assert any("apptest" in s.value for s in at.success)
+
+
+def test_impossible_settings_get_a_clear_message():
+    at = open_train()
+    at.number_input(key="hp-Quick-train_size").set_value(100)
+    at.number_input(key="hp-Quick-validation_fraction").set_value(0.001)
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert not at.exception
+    assert any("no validation image" in e.value for e in at.error)
