@@ -20,9 +20,9 @@ _FLOAT_STEP = {"dropout": 0.05, "augment_strength": 0.1, "validation_fraction": 
 
 
 def _log_options(low: float, high: float) -> list[float]:
-    """1-2-5 steps per decade between the bounds: a log-scale slider."""
+    """1-2-3-5 steps per decade between the bounds: a log-scale slider."""
     options = [m * 10.0 ** e for e in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
-               for m in (1, 2, 5)]
+               for m in (1, 2, 3, 5)]
     return [round(v, 12) for v in options if low <= v <= high]
 
 

@@ -19,7 +19,8 @@ TIMEOUT = 30_000
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
-    with running_app({"DIGITS_DATA_DIR": str(tmp_path_factory.mktemp("app-data"))}) as url:
+    env = {"DIGITS_DATA_DIR": str(tmp_path_factory.mktemp("app-data")), "DIGITS_MNIST_NO_DOWNLOAD": "1"}
+    with running_app(env) as url:
         yield url
 
 
