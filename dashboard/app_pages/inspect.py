@@ -8,7 +8,7 @@ from dashboard import session
 from dashboard.pictures import (CYAN, RED, colourise, mark_points, mask_with_box, overlay, rgba_on_white,
                                 thumbnail, tile_grid)
 from model.explain import conv_kernels
-from model.preprocess import ImageError, Preprocessed, to_model_input
+from model.preprocess import ImageError, Preprocessed
 
 SOURCES = ("Your drawing", "An MNIST test image", "Upload an image")
 TEST_INDEX = "inspect_test_index"
