@@ -57,18 +57,24 @@ def _load_explainer(model_id: str, path: str, mtime: float) -> Explainer:
 
 
 def model_version() -> tuple[str, str, float]:
-    """The session's model as a cache key; a missing or damaged run falls back to the shipped model."""
+    """The session's model as a cache key; a missing or damaged run falls back to the shipped model.
+
+    Loads (or finds in the cache) its Predictor on the way, so a damaged file is caught here; if even
+    the shipped model is unusable the page says so and stops, instead of showing a traceback.
+    """
     model_id = current_model_id()
     try:
         version = _version(store().get(model_id))
         _load_predictor(*version)
         return version
     except (ModelFileError, OSError) as exc:
-        if model_id == SHIPPED_ID:
-            raise
-        st.warning(f"Model {model_id} could not be loaded ({exc}); using the shipped model instead.")
-        st.session_state[MODEL_KEY] = SHIPPED_ID
-        return _version(store().shipped())
+        if model_id != SHIPPED_ID:
+            st.warning(f"Model {model_id} could not be loaded ({exc}); using the shipped model instead.")
+            st.session_state[MODEL_KEY] = SHIPPED_ID
+            return model_version()
+        st.error(f"The shipped model cannot be loaded: {exc}. Restore model/weights/default.keras "
+                 "(e.g. `git checkout model/weights`) and restart the dashboard.", icon=":material/error:")
+        st.stop()
 
 
 def predictor() -> Predictor:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import itertools
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from bench.drawings import stroke_digit
-from dashboard.session import INPUT_KEY, CurrentInput
+from dashboard.session import INPUT_KEY, MODEL_KEY, CurrentInput
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "streamlit_app.py")
 
@@ -65,3 +66,15 @@ def test_upload_goes_through_the_same_path(app):
     app.run()
     assert app.metric[0].value == "4"
     assert any("four.png" in c.value for c in app.caption)
+
+
+def test_a_damaged_model_file_falls_back_to_the_shipped_model_with_a_message(app):
+    broken = Path(os.environ["DIGITS_DATA_DIR"]) / "runs" / "20260101-000000-broken"
+    broken.mkdir(parents=True)
+    (broken / "model.keras").write_bytes(b"PK\x03\x04 half a zip file")
+    app.session_state[MODEL_KEY] = broken.name
+    app.session_state[INPUT_KEY] = CurrentInput(stroke_digit(2), "canvas")
+    app.run()
+    assert not app.exception
+    assert "could not be loaded" in app.warning[0].value and "shipped model" in app.warning[0].value
+    assert app.metric[0].value == "2"

@@ -37,10 +37,11 @@ def drawing_area() -> None:
                 st.session_state.pop(stale, None)
             session.set_current_input(None)
             st.rerun(scope="fragment")
-    if canvas.image_data is not None:  # the browser sent a new drawing (None until the first stroke)
+    pixels = canvas.image_data  # decodes the PNG the browser sent: once per stroke
+    if pixels is not None:  # None until the first stroke
         strokes = (canvas.json_data or {}).get("objects")
         st.session_state["canvas_strokes"] = canvas.json_data if strokes else None
-        session.set_current_input(canvas.image_data if strokes else None, "canvas")
+        session.set_current_input(pixels if strokes else None, "canvas")
     with right:
         current = session.current_input()
         if current is not None and current.origin != "canvas":
