@@ -17,6 +17,7 @@ from model.predictor import Prediction, Predictor
 from model.preprocess import to_model_input
 from model.store import SHIPPED_ID, ModelFileError, ModelInfo, ModelStore
 from training.data import MnistData, load_mnist
+from training.feedback import FeedbackStore
 from training.jobs import TrainingJobs
 
 MODEL_KEY = "model_id"
@@ -97,6 +98,11 @@ def test_predictions(model_id: str, path: str, mtime: float) -> np.ndarray:
     """The digit predicted for every MNIST test image through the same path as drawings (to find mistakes)."""
     inputs = np.stack([to_model_input(image).image for image in mnist().x_test])[..., None]
     return _load_predictor(model_id, path, mtime).probabilities(inputs).argmax(axis=1)
+
+
+def feedback() -> FeedbackStore:
+    """The labelled drawings of this server's data directory (opened per call: cheap, and thread-safe)."""
+    return FeedbackStore()
 
 
 @st.cache_resource

@@ -1,10 +1,13 @@
 """Draw page: draw (or upload) a digit and watch the prediction follow the pen."""
 
+import hashlib
+
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from dashboard import session
 from dashboard.results import show_prediction
+from model.predictor import Prediction
 from model.preprocess import ImageError
 
 CANVAS_SIDE = 280
@@ -46,7 +49,32 @@ def drawing_area() -> None:
         current = session.current_input()
         if current is not None and current.origin != "canvas":
             st.caption(f"Showing your upload **{current.origin}** — draw to replace it.")
-        show_prediction(session.predict_current(), PROMPT)
+        prediction = session.predict_current()
+        show_prediction(prediction, PROMPT)
+        if prediction is not None and prediction.digit is not None:
+            feedback_controls(prediction)
+
+
+def feedback_controls(prediction: Prediction) -> None:
+    """"Right" / "Wrong — it's a …": keep the drawing with its true label for the model to learn from."""
+    pre = prediction.preprocessed
+    fingerprint = hashlib.sha1(pre.image.tobytes()).hexdigest()
+    saved = st.session_state.get("feedback_saved", {})
+    if fingerprint in saved:
+        st.caption(f"Kept as a **{saved[fingerprint]}** in **My drawings** — thank you.")
+        return
+
+    def keep(label: int) -> None:
+        session.feedback().add(pre.image, label, raw=pre.source, predicted=prediction.digit,
+                               probabilities=prediction.probabilities, model=session.current_model_id())
+        st.session_state["feedback_saved"] = {fingerprint: label}
+
+    st.button(f"Right, it's a {prediction.digit}", icon=":material/thumb_up:", on_click=keep, args=(prediction.digit,),
+              key="feedback_right")
+    choice = st.pills("Wrong — it's a…", [d for d in range(10) if d != prediction.digit], key=f"fb-{fingerprint}")
+    if choice is not None:
+        keep(choice)
+        st.rerun(scope="fragment")
 
 
 drawing_area()
