@@ -75,3 +75,24 @@ def test_cli_errors_are_clear(tmp_path):
     assert bad.returncode == 2 and "learning_rate=7.0 is outside" in bad.stderr and "dropout" in bad.stderr
     missing = run("training.evaluate", "--data", str(tmp_path / "nowhere"))
     assert missing.returncode == 2 and "no such folder" in missing.stderr
+
+
+def test_train_can_include_labelled_drawings(tmp_path):
+    from training.feedback import FeedbackStore
+
+    store = FeedbackStore(tmp_path / "feedback.sqlite3")
+    image = np.zeros((28, 28), np.float32)
+    image[4:24, 12:16] = 1.0
+    for _ in range(5):
+        store.add(image, 1)
+    exported = tmp_path / "mine.npz"
+    exported.write_bytes(store.export_npz())
+    for source in (store.path, exported):
+        trained = run("training.train", "--epochs", "1", "--train-size", "500", "--include-feedback", str(source),
+                      "--feedback-weight", "3")
+        assert trained.returncode == 0, trained.stderr
+        assert "with 5 labelled drawings" in trained.stdout and "repeated 3×" in trained.stdout
+    runs = sorted((Path(os.environ["DIGITS_DATA_DIR"]) / "runs").iterdir())
+    assert json.loads((runs[-1] / "run.json").read_text())["drawings"]["count"] == 5
+    lonely = run("training.train", "--fine-tune", "model/weights/default.keras")
+    assert lonely.returncode == 2 and "needs --include-feedback" in lonely.stderr

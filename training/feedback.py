@@ -116,3 +116,14 @@ class FeedbackStore:
         np.savez_compressed(buf, x_train=images, y_train=labels, x_test=np.zeros((0, 28, 28), np.uint8),
                             y_test=np.zeros(0, np.uint8))
         return buf.getvalue()
+
+
+def load_drawings(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Labelled drawings from a feedback database or an exported ``.npz`` (MNIST layout)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    if path.suffix == ".npz":
+        with np.load(path) as exported:
+            return exported["x_train"], exported["y_train"]
+    return FeedbackStore(path).arrays()

@@ -7,6 +7,7 @@ JSON of its provenance beside it — that is how ``model/weights/default.keras``
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import signal
 import sys
@@ -14,7 +15,8 @@ import threading
 from pathlib import Path
 
 from training.data import MnistError, load_mnist
-from training.hyperparams import HyperparamError, add_arguments, from_arguments
+from training.feedback import load_drawings
+from training.hyperparams import HyperparamError, Hyperparams, add_arguments, from_arguments
 
 
 def _print_progress(p) -> None:
@@ -33,27 +35,58 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", metavar="PATH", type=Path,
                         help="write the model here (.keras) with a .json beside it, instead of a new run in the store")
     parser.add_argument("--name", default="cli", help="name of the saved run")
+    parser.add_argument("--include-feedback", metavar="PATH", type=Path,
+                        help="also learn from users' labelled drawings: the dashboard's feedback.sqlite3 (in the "
+                             "data directory) or an .npz exported from My drawings")
+    parser.add_argument("--feedback-weight", type=int, default=10, metavar="N",
+                        help="how many times each drawing is repeated per epoch (default 10)")
+    parser.add_argument("--fine-tune", metavar="MODEL", type=Path,
+                        help="with --include-feedback: fine-tune this .keras model on the drawings mixed with "
+                             "MNIST (a few epochs, before/after report) instead of training from scratch")
     add_arguments(parser)
     args = parser.parse_args(argv)
     try:
         hp = from_arguments(args)
         data = load_mnist(args.data)
-    except (HyperparamError, MnistError) as exc:
+        drawings = load_drawings(args.include_feedback) if args.include_feedback else None
+        if args.fine_tune and drawings is None:
+            raise HyperparamError("--fine-tune needs --include-feedback: the drawings to learn from")
+        if args.feedback_weight < 1:
+            raise HyperparamError("--feedback-weight must be at least 1")
+    except (HyperparamError, MnistError, OSError, KeyError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.output is not None and args.output.suffix != ".keras":
         print("error: --output must end in .keras", file=sys.stderr)
         return 2
     print(data.notice, flush=True)
-    print("settings: " + " ".join(f"{k}={v}" for k, v in hp.to_dict().items()), flush=True)
+    if drawings is not None:
+        print(f"with {len(drawings[0])} labelled drawings from {args.include_feedback}, "
+              f"each repeated {args.feedback_weight}×", flush=True)
 
-    from model.store import ModelStore, save_model_atomic  # deferred: imports TensorFlow
+    from model.store import ModelFileError, ModelStore, load_keras_model, save_model_atomic  # deferred: TensorFlow
     from training.evaluation import format_report
-    from training.trainer import describe_run, train
+    from training.finetune import fine_tune
+    from training.trainer import ExtraImages, describe_run, train
 
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: (print("stopping after this batch…", flush=True), stop.set()))
-    result = train(hp, data, on_progress=_print_progress, stop=stop)
+    report = None
+    if args.fine_tune:
+        try:
+            start = load_keras_model(args.fine_tune)
+        except ModelFileError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        described = [p for p in (args.fine_tune.with_suffix(".json"), args.fine_tune.parent / "run.json") if p.is_file()]
+        base = Hyperparams.from_dict(json.loads(described[0].read_text())["hyperparams"]) if described else hp
+        print("fine-tuning " + str(args.fine_tune), flush=True)
+        result, report = fine_tune(start, base, data, *drawings, weight=args.feedback_weight,
+                                   on_progress=_print_progress, stop=stop)
+    else:
+        print("settings: " + " ".join(f"{k}={v}" for k, v in hp.to_dict().items()), flush=True)
+        extra = ExtraImages(*drawings, weight=args.feedback_weight) if drawings is not None else None
+        result = train(hp, data, on_progress=_print_progress, stop=stop, extra=extra)
     if result.error:
         print(f"error: {result.error}", file=sys.stderr)
         return 1
@@ -61,6 +94,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"trained in {result.seconds:.0f} s at {result.images_per_second:,.0f} images/s"
           + (" (stopped early)" if result.stopped else ""), flush=True)
     meta = describe_run(result, data, command="python -m training.train " + shlex.join(sys.argv[1:] if argv is None else argv))
+    if drawings is not None:
+        meta["drawings"] = {"source": str(args.include_feedback), "count": int(len(drawings[0])),
+                            "weight": args.feedback_weight}
+    if report is not None:
+        meta["fine_tune"] = report.to_dict()
+        drawings_line = ("" if report.drawings_before is None else
+                         f"held-out drawings {report.drawings_before:.1%} → {report.drawings_after:.1%} "
+                         f"({report.held_out} images); ")
+        print(f"{drawings_line}MNIST test {report.mnist_before:.2%} → {report.mnist_after:.2%}"
+              + ("  FLAGGED: MNIST accuracy fell by more than 0.5 points" if report.flagged else ""), flush=True)
     if args.output is not None:
         save_model_atomic(result.model, args.output, meta)
         print(f"saved {args.output} and {args.output.with_suffix('.json')}")

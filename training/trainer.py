@@ -18,7 +18,7 @@ from model.network import build_augmentation, build_classifier
 from model.preprocess import images_to_input
 from training.data import MnistData
 from training.evaluation import Evaluation, evaluate_probabilities
-from training.hyperparams import Hyperparams
+from training.hyperparams import HyperparamError, Hyperparams
 
 REPORTS_PER_EPOCH = 20
 
@@ -152,27 +152,49 @@ def _optimizer(hp: Hyperparams, total_steps: int) -> keras.optimizers.Optimizer:
     return keras.optimizers.Adam(lr)
 
 
-def split_training_data(hp: Hyperparams, data: MnistData) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Seeded shuffle, cut to ``train_size``, then hold out ``validation_fraction`` — as model inputs."""
+@dataclass(frozen=True)
+class ExtraImages:
+    """Images to add to the training set (users' labelled drawings), each repeated ``weight`` times."""
+
+    images: np.ndarray
+    """uint8 (N, 28, 28), MNIST layout."""
+    labels: np.ndarray
+    weight: int = 10
+
+
+def split_training_data(hp: Hyperparams, data: MnistData, extra: ExtraImages | None = None,
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Seeded shuffle, cut to ``train_size``, hold out ``validation_fraction``, then add ``extra`` to the
+    fitting part (oversampled) — as model inputs."""
     order = np.random.default_rng(hp.seed).permutation(len(data.x_train))[: hp.train_size]
     n_val = int(round(len(order) * hp.validation_fraction))
     fit_idx, val_idx = order[n_val:], order[:n_val]
     x = images_to_input(data.x_train)
-    return x[fit_idx], data.y_train[fit_idx], x[val_idx], data.y_train[val_idx]
+    x_fit, y_fit = x[fit_idx], data.y_train[fit_idx]
+    if extra is not None and len(extra.images):
+        x_fit = np.concatenate([x_fit] + [images_to_input(extra.images)] * extra.weight)
+        y_fit = np.concatenate([y_fit] + [extra.labels.astype(y_fit.dtype)] * extra.weight)
+    return x_fit, y_fit, x[val_idx], data.y_train[val_idx]
 
 
 def train(hp: Hyperparams, data: MnistData, on_progress: Callable[[Progress], None] | None = None,
-          stop: StopFlag | None = None) -> TrainResult:
-    """Fit a fresh network to ``data`` with settings ``hp`` and score it on the test set.
+          stop: StopFlag | None = None, extra: ExtraImages | None = None,
+          start_from: keras.Model | None = None) -> TrainResult:
+    """Fit the network of ``hp`` to ``data`` (plus ``extra`` images) and score it on the test set.
 
+    A fresh network, or — fine-tuning — one starting from ``start_from``'s weights (same architecture).
     Raises HyperparamError for impossible settings. A NaN loss ends the run with ``result.error`` set;
     a stop request ends it after the current batch with ``result.stopped`` set (the partial model is
     still evaluated so the caller can decide whether to keep it).
     """
     hp.validate()
     keras.utils.set_random_seed(hp.seed)
-    x_fit, y_fit, x_val, y_val = split_training_data(hp, data)
+    x_fit, y_fit, x_val, y_val = split_training_data(hp, data, extra)
     classifier = build_classifier(hp)
+    if start_from is not None:
+        if [w.shape for w in start_from.weights] != [w.shape for w in classifier.weights]:
+            raise HyperparamError("the starting model's architecture does not match these settings")
+        classifier.set_weights(start_from.get_weights())
     fitted = keras.Sequential([keras.Input(classifier.input_shape[1:]), build_augmentation(hp), classifier]) \
         if hp.augment else classifier
     steps = math.ceil(len(x_fit) / hp.batch_size)
