@@ -76,8 +76,8 @@ def test_upload_a_photo_of_a_digit(page, tmp_path):
 
 
 def test_every_page_opens_without_an_exception(page):
-    for name in ("Inspect", "Train", "Draw"):
-        page.get_by_role("link", name=name).click()
+    for name in ("Inspect", "Train", "My drawings", "Draw"):
+        page.get_by_role("link", name=name, exact=True).click()
         expect(page.get_by_role("heading", level=1)).to_be_visible(timeout=TIMEOUT)
         expect(page.get_by_test_id("stException")).to_have_count(0)
 
@@ -101,7 +101,7 @@ def test_three_sessions_drawing_at_once_each_get_their_own_answer(browser, app_u
 def test_inspect_shows_the_drawing_from_the_draw_page(page):
     draw_digit(page, 3, left=150, top=20, width=100, height=150)
     expect(prediction(page)).to_have_text("3", timeout=TIMEOUT)
-    page.get_by_role("link", name="Inspect").click()
+    page.get_by_role("link", name="Inspect", exact=True).click()
     expect(page.get_by_text("The decision on your drawing")).to_be_visible(timeout=TIMEOUT)
     expect(prediction(page)).to_have_text("3", timeout=TIMEOUT)
     for stage in ("Raw input", "Ink mask + box", "Fit 20 px", "Centre of mass", "Model input"):
@@ -123,7 +123,7 @@ def _steps_done(page) -> int:
 
 
 def test_train_stop_keep_train_again_and_use_the_model(page):
-    page.get_by_role("link", name="Train").click()
+    page.get_by_role("link", name="Train", exact=True).click()
     expect(page.get_by_text("bundled MNIST sample")).to_be_visible(timeout=TIMEOUT)
     _set_number(page, "Epochs", 3)
     _set_number(page, "Train size", 3000)
@@ -157,9 +157,22 @@ def test_train_stop_keep_train_again_and_use_the_model(page):
     page.get_by_role("button", name="Use this model").click()
     expect(page.get_by_test_id("stCaptionContainer").filter(has_text="in this browser use")).to_contain_text(
         "second", timeout=TIMEOUT)
-    page.get_by_role("link", name="Draw").click()
+    page.get_by_role("link", name="Draw", exact=True).click()
     expect(page.get_by_test_id("stCaptionContainer").filter(has_text="Model:")).to_contain_text("second",
                                                                                             timeout=TIMEOUT)
     page.locator(CANVAS).wait_for(timeout=60_000)
     draw_digit(page, 1)
     expect(prediction(page)).to_have_count(1, timeout=TIMEOUT)
+
+
+def test_correct_a_drawing_see_it_in_my_drawings_and_delete_it(page):
+    draw_digit(page, 7)
+    expect(prediction(page)).to_have_text("7", timeout=TIMEOUT)
+    expect(page.get_by_text("Wrong — it's a")).to_be_visible(timeout=TIMEOUT)
+    page.get_by_test_id("stButtonGroup").get_by_text("1", exact=True).click()  # "no, it's a 1"
+    expect(page.get_by_text("Kept as a")).to_contain_text("1", timeout=TIMEOUT)
+    page.get_by_role("link", name="My drawings", exact=True).click()
+    caption = page.get_by_test_id("stImageCaption").filter(has_text="a 1 · model reads 7")
+    expect(caption).to_have_count(1, timeout=TIMEOUT)
+    page.get_by_role("button", name="Delete").click()
+    expect(page.get_by_text("No labelled drawings yet")).to_be_visible(timeout=TIMEOUT)

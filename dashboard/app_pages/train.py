@@ -8,8 +8,10 @@ from dashboard import session
 from dashboard.hyperparam_widgets import hyperparam_inputs
 from dashboard.pictures import tile_grid
 from model.store import ModelFileError
+from training import finetune
 from training.hyperparams import PRESETS, HyperparamError, Hyperparams
 from training.jobs import Job, JobBusy
+from training.trainer import ExtraImages
 
 st.title("Train")
 st.caption("Retrain the CNN on MNIST with your own settings and watch it learn. Every finished run is kept "
@@ -23,10 +25,11 @@ else:
 
 
 # ---------------------------------------------------------------- settings
-def start(values: dict) -> None:
+def start(values: dict, drawings: ExtraImages | None = None, fine_tune_from=None, name: str | None = None) -> None:
     try:
         hp = Hyperparams(**values)
-        jobs.start(hp, session.mnist, name=st.session_state.get("train_name") or "run")
+        jobs.start(hp, session.mnist, name=name or st.session_state.get("train_name") or "run", drawings=drawings,
+                   fine_tune_from=fine_tune_from)
     except HyperparamError as exc:
         st.session_state["train_message"] = ("error", str(exc))
     except JobBusy as exc:
@@ -35,17 +38,37 @@ def start(values: dict) -> None:
 
 job: Job | None = jobs.current
 was_running = job is not None and job.running
+drawing_images, drawing_labels = session.feedback().arrays()
 with st.expander("Settings", icon=":material/tune:", expanded=not was_running):
     preset = st.segmented_control("Preset", list(PRESETS), default="Quick", key="train_preset") or "Quick"
     st.caption({"Quick": "Quick: a small network that reaches 99.2 % test accuracy in about 75 s on a 2-core CPU (full MNIST).",
                 "Best": "Best: the settings of the shipped model (about 20 minutes on a 2-core CPU)."}[preset])
     with st.form("train_form", border=False):
         values = hyperparam_inputs(PRESETS[preset], key_prefix=f"hp-{preset}")
-        st.text_input("Run name", "run", max_chars=40, key="train_name")
+        name_col, include_col, weight_col = st.columns([2, 2, 1])
+        name_col.text_input("Run name", "run", max_chars=40, key="train_name")
+        include = include_col.toggle(f"Include my drawings ({len(drawing_images)})", key="train_include",
+                                     disabled=len(drawing_images) == 0,
+                                     help="Mix the drawings labelled on the Draw page into the training set")
+        weight = weight_col.number_input("Repeat each", 1, 100, 10, key="train_weight",
+                                         help="How many times each drawing is shown per epoch")
         submitted = st.form_submit_button("Start training", icon=":material/play_arrow:", type="primary",
                                           disabled=was_running)
     if submitted:
-        start(values)
+        start(values, ExtraImages(drawing_images, drawing_labels, weight) if include else None)
+        st.rerun()
+
+with st.expander(f"Learn from my drawings ({len(drawing_images)})", icon=":material/school:"):
+    base_info = session.store().get(session.current_model_id())
+    st.markdown(f"Fine-tune **{base_info.id}** (the model this browser uses) for {finetune.EPOCHS} epochs on your "
+                f"labelled drawings (each repeated ×10) mixed with {finetune.MNIST_IMAGES:,} MNIST images. A quarter "
+                "of the drawings is held out to show what it learned; MNIST test accuracy shows what it cost.")
+    if len(drawing_images) < 4:
+        st.caption("Label at least 4 drawings on the Draw page first (Right / Wrong — it's a …).")
+    elif st.button("Fine-tune on my drawings", icon=":material/auto_fix_high:", disabled=was_running):
+        base = Hyperparams.from_dict(base_info.meta["hyperparams"]) if base_info.meta.get("hyperparams") else PRESETS["Best"]
+        start(base.to_dict(), ExtraImages(drawing_images, drawing_labels, 10), session.predictor().model,
+              name=f"{base_info.id[:24]}-fine-tuned")
         st.rerun()
 kind, text = st.session_state.pop("train_message", (None, None))
 if kind:
@@ -112,6 +135,18 @@ def show_results(job: Job) -> None:
     cols[1].metric("Test loss", f"{test.loss:.4f}")
     cols[2].metric("Training time", f"{result.seconds:.0f} s")
     cols[3].metric("Speed", f"{result.images_per_second:,.0f} img/s")
+    if job.report is not None:
+        report = job.report
+        st.markdown("**Fine-tuning: before → after**")
+        st.dataframe(pd.DataFrame([
+            {"measured on": f"held-out drawings ({report.held_out})", "before": report.drawings_before,
+             "after": report.drawings_after},
+            {"measured on": "MNIST test set", "before": report.mnist_before, "after": report.mnist_after},
+        ]), hide_index=True, column_config={c: st.column_config.NumberColumn(format="percent") for c in ("before", "after")})
+        if report.flagged:
+            st.warning("MNIST test accuracy fell by more than 0.5 points: this model reads your style better but "
+                       "MNIST worse. It is saved, but will only become the default if you confirm.",
+                       icon=":material/warning:")
     if job.state == "stopped":
         st.warning(f"Stopped after {len(result.epoch_history)} full epoch(s). Keep the partial model?",
                    icon=":material/pause_circle:")
@@ -169,7 +204,11 @@ use, default, download, delete = st.columns(4)
 if use.button("Use this model", icon=":material/check_circle:", help="Draw and Inspect in this browser use it"):
     st.session_state[session.MODEL_KEY] = model.id
     st.rerun()
-if default.button("Set as default", icon=":material/star:", help="Every new session on this server uses it"):
+flagged = bool((model.meta.get("fine_tune") or {}).get("flagged"))
+confirmed = not flagged or st.checkbox("This fine-tuned model lost more than 0.5 points of MNIST test accuracy; "
+                                       "make it the default anyway", key=f"confirm-{model.id}")
+if default.button("Set as default", icon=":material/star:", help="Every new session on this server uses it",
+                  disabled=not confirmed):
     store.set_active(model.id)
     st.rerun()
 download.download_button("Download .keras", model.path.read_bytes(), file_name=f"{model.id}.keras",
