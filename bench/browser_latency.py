@@ -16,7 +16,7 @@ import time
 import numpy as np
 from playwright.sync_api import sync_playwright
 
-from tests.browser import CANVAS, CHROMIUM, CHROMIUM_ARGS, running_app
+from tests.browser import CANVAS, CHROMIUM, CHROMIUM_ARGS, clear_canvas, running_app
 
 PROBE = """
 (() => {
@@ -72,9 +72,8 @@ def main() -> None:
         first = time.perf_counter()
         rows = []
         for i in range(args.strokes):
-            page.get_by_role("button", name="Clear").click()
+            clear_canvas(page)
             page.get_by_test_id("stMetricValue").wait_for(state="detached", timeout=30_000)
-            page.wait_for_timeout(300)  # let the clear settle so it is not part of the next measurement
             _stroke(page, i)
             page.wait_for_function("window.__t.shown !== null", timeout=30_000)
             rows.append(page.evaluate("window.__t"))

@@ -67,7 +67,9 @@ def running_app(env: dict[str, str] | None = None, command: list[str] | None = N
 
 def draw_digit(page, digit: int, left: float = 80, top: float = 50, width: float = 110, height: float = 180) -> None:
     """Draw ``digit`` with the mouse, one stroke per polyline of the pen alphabet, inside the given box."""
-    box = page.locator(CANVAS).bounding_box()
+    canvas = page.locator(CANVAS)
+    canvas.wait_for()  # after Clear the canvas is remounted: wait for the new one
+    box = canvas.bounding_box()
     for line in STROKES[digit]:
         points = [(box["x"] + left + x * width, box["y"] + top + y * height) for x, y in line]
         page.mouse.move(*points[0])
@@ -75,3 +77,11 @@ def draw_digit(page, digit: int, left: float = 80, top: float = 50, width: float
         for point in points[1:]:
             page.mouse.move(*point, steps=6)
         page.mouse.up()
+
+
+def clear_canvas(page) -> None:
+    """Press Clear and wait for the fresh canvas it mounts (strokes on the old one would be lost)."""
+    page.locator(CANVAS).evaluate("el => el.setAttribute('data-cleared', '1')")
+    page.get_by_role("button", name="Clear").click()
+    page.locator(f"{CANVAS}:not([data-cleared])").wait_for(timeout=30_000)
+    page.wait_for_timeout(300)  # fabric.js binds its mouse handlers just after the element appears

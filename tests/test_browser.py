@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from bench.drawings import stroke_digit
-from tests.browser import CANVAS, CHROMIUM, CHROMIUM_ARGS, draw_digit, running_app
+from tests.browser import CANVAS, CHROMIUM, CHROMIUM_ARGS, clear_canvas, draw_digit, running_app
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -55,10 +55,9 @@ def test_draw_one_then_zero_and_clear(page):
     expect(page.get_by_text("Draw a digit on the canvas")).to_be_visible()
     draw_digit(page, 1)
     expect(prediction(page)).to_have_text("1", timeout=TIMEOUT)
-    page.get_by_role("button", name="Clear").click()
+    clear_canvas(page)
     expect(prediction(page)).to_have_count(0, timeout=TIMEOUT)
     expect(page.get_by_text("Draw a digit on the canvas")).to_be_visible()
-    page.wait_for_timeout(1000)  # Clear mounts a fresh canvas; strokes on the old one would be lost
     draw_digit(page, 0, left=10, top=10, width=90, height=120)  # small, in the top-left corner
     expect(prediction(page)).to_have_text("0", timeout=TIMEOUT)
 
