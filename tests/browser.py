@@ -68,7 +68,8 @@ def running_app(env: dict[str, str] | None = None, command: list[str] | None = N
 def draw_digit(page, digit: int, left: float = 80, top: float = 50, width: float = 110, height: float = 180) -> None:
     """Draw ``digit`` with the mouse, one stroke per polyline of the pen alphabet, inside the given box."""
     canvas = page.locator(CANVAS)
-    canvas.wait_for()  # after Clear the canvas is remounted: wait for the new one
+    canvas.wait_for()  # after Clear or a page switch the canvas is remounted: wait for the new one
+    page.wait_for_timeout(500)  # and for fabric.js to bind its mouse handlers, or the strokes are lost
     box = canvas.bounding_box()
     for line in STROKES[digit]:
         points = [(box["x"] + left + x * width, box["y"] + top + y * height) for x, y in line]
@@ -84,4 +85,4 @@ def clear_canvas(page) -> None:
     page.locator(CANVAS).evaluate("el => el.setAttribute('data-cleared', '1')")
     page.get_by_role("button", name="Clear").click()
     page.locator(f"{CANVAS}:not([data-cleared])").wait_for(timeout=30_000)
-    page.wait_for_timeout(300)  # fabric.js binds its mouse handlers just after the element appears
+    page.wait_for_timeout(500)  # fabric.js binds its mouse handlers just after the element appears
