@@ -16,7 +16,9 @@ def show_prediction(prediction: Prediction | None, prompt: str) -> None:
     """The answer first (it is what people look at), then the evidence. No digit → the prompt only."""
     if prediction is None or prediction.digit is None:
         reason = prediction.message if prediction is not None else None
-        st.info(prompt if reason is None or "blank" in reason else f"{prompt} ({reason}.)", icon=":material/draw:")
+        if reason is not None and "blank" not in reason:  # a speck or a tap: say what was seen
+            prompt = f"{reason.split(': ', 1)[-1].capitalize()}: that is not a digit yet. {prompt}"
+        st.info(prompt, icon=":material/draw:")
         return
     st.metric("Prediction", str(prediction.digit), delta=f"{prediction.confidence:.1%} confident",
               delta_color="off", delta_arrow="off")

@@ -112,7 +112,7 @@ def _decode_file(source: str | Path | bytes | BinaryIO) -> Image.Image:
     except IsADirectoryError:
         raise ImageError(f"{name}: is a folder, not an image") from None
     except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
-        raise ImageError(f"{name}: not an image file PNG, JPEG, BMP, GIF or TIFF can read ({exc.__class__.__name__})") from None
+        raise ImageError(f"{name}: not an image file (PNG, JPEG, BMP, GIF, TIFF and WebP can be read)") from None
     width, height = img.size
     if width * height > MAX_PIXELS:
         raise ImageError(f"{name}: image too large ({width:,}×{height:,} = {width * height / 1e6:.0f} megapixels; "

@@ -68,7 +68,7 @@ def running_app(env: dict[str, str] | None = None, command: list[str] | None = N
 def draw_digit(page, digit: int, left: float = 80, top: float = 50, width: float = 110, height: float = 180) -> None:
     """Draw ``digit`` with the mouse, one stroke per polyline of the pen alphabet, inside the given box."""
     canvas = page.locator(CANVAS)
-    canvas.wait_for()  # after Clear or a page switch the canvas is remounted: wait for the new one
+    canvas.wait_for()  # after a page switch the canvas is remounted: wait for the new one
     page.wait_for_timeout(500)  # and for fabric.js to bind its mouse handlers, or the strokes are lost
     box = canvas.bounding_box()
     for line in STROKES[digit]:
@@ -81,8 +81,7 @@ def draw_digit(page, digit: int, left: float = 80, top: float = 50, width: float
 
 
 def clear_canvas(page) -> None:
-    """Press Clear and wait for the fresh canvas it mounts (strokes on the old one would be lost)."""
-    page.locator(CANVAS).evaluate("el => el.setAttribute('data-cleared', '1')")
+    """Press Clear and wait until the page shows the empty-canvas prompt again."""
     page.get_by_role("button", name="Clear").click()
-    page.locator(f"{CANVAS}:not([data-cleared])").wait_for(timeout=30_000)
-    page.wait_for_timeout(500)  # fabric.js binds its mouse handlers just after the element appears
+    page.get_by_test_id("stMetricValue").wait_for(state="detached", timeout=30_000)
+    page.get_by_text("Draw a digit on the canvas").wait_for(timeout=30_000)

@@ -16,32 +16,36 @@ PROMPT = "Draw a digit on the canvas — the prediction follows your pen."
 
 st.title("Draw a digit")
 st.caption("Anywhere on the canvas, any size: the model reads it the way MNIST digits were prepared. "
-           "Open **Inspect** to see every step.")
+           "Open **Inspect** to see every step. The canvas's own toolbar (above it) has undo and an instant reset.")
 
 
 @st.fragment
 def drawing_area() -> None:
     """Canvas and answer in one fragment, so a stroke reruns only this, not the whole page."""
-    generation = st.session_state.setdefault("canvas_generation", 0)
     left, right = st.columns([1, 1], gap="large")
     with left:
         pen, style = st.columns([1, 1])
         width = pen.slider("Pen width", 4, 40, 18, key="pen_width")
         ink, paper = INK_STYLES[style.selectbox("Ink", list(INK_STYLES), key="ink_style")]
-        key = f"canvas-{generation}-{paper}"
+        key = f"canvas-{paper}"
         if key not in st.session_state:  # a fresh canvas (first visit or back from another page): restore strokes
             st.session_state["canvas_initial"] = st.session_state.get("canvas_strokes")
         canvas = st_canvas(stroke_width=width, stroke_color=ink, background_color=paper, height=CANVAS_SIDE,
                            width=CANVAS_SIDE, return_image_data=True, initial_drawing=st.session_state["canvas_initial"],
                            key=key)
         if st.button("Clear", icon=":material/ink_eraser:"):
-            st.session_state["canvas_generation"] = generation + 1
-            for stale in ("canvas_strokes", "canvas_initial"):
-                st.session_state.pop(stale, None)
+            # A new (empty) initial drawing empties the canvas in place; a new key would remount the component,
+            # which takes a second or two during which strokes are lost.
+            cleared = st.session_state.get("canvas_cleared", 0) + 1
+            st.session_state["canvas_cleared"] = cleared
+            st.session_state["canvas_initial"] = {"objects": [], "cleared": cleared}
+            st.session_state.pop("canvas_strokes", None)
+            st.session_state["canvas_stale"] = canvas.json_data  # until the browser confirms the empty canvas
             session.set_current_input(None)
             st.rerun(scope="fragment")
     pixels = canvas.image_data  # decodes the PNG the browser sent: once per stroke
-    if pixels is not None:  # None until the first stroke
+    if pixels is not None and canvas.json_data != st.session_state.get("canvas_stale"):  # None before any stroke
+        st.session_state.pop("canvas_stale", None)
         strokes = (canvas.json_data or {}).get("objects")
         st.session_state["canvas_strokes"] = canvas.json_data if strokes else None
         session.set_current_input(pixels if strokes else None, "canvas")

@@ -147,7 +147,9 @@ st.dataframe(pd.DataFrame([{"layer": name, "kernel": "×".join(map(str, k.shape)
 # ---------------------------------------------------------------- saliency
 st.subheader("4 · What the model looks at")
 cols = st.columns([1, 2])
-target = cols[0].selectbox("Explain the score of digit", range(10), index=prediction.digit, key="inspect_target")
+# Keyed by the prediction, so a new input starts from its own predicted digit rather than the last choice.
+target = cols[0].selectbox("Explain the score of digit", range(10), index=prediction.digit,
+                           key=f"inspect_target_{prediction.digit}")
 method = cols[1].radio("Method", ["Integrated gradients (pixels)", "Grad-CAM (last conv layer)"],
                        horizontal=True, key="inspect_method")
 if method.startswith("Grad-CAM"):

@@ -161,7 +161,8 @@ def show_results(job: Job) -> None:
                    x="digit", y="accuracy", height=260, sort=False)
     right.markdown("**Confusion matrix** (rows: true digit, columns: predicted)")
     confusion = pd.DataFrame(test.confusion, index=range(10), columns=range(10))
-    right.dataframe(confusion.style.background_gradient(cmap="Blues", axis=None), height=390)
+    right.dataframe(confusion.style.background_gradient(cmap="Blues", axis=None), height=390,
+                    column_config={str(d): st.column_config.NumberColumn(width=40) for d in range(10)})
     wrong = np.flatnonzero(result.test_predicted != job.data.y_test)[:48]
     if len(wrong):
         tiles = np.repeat(job.data.x_test[wrong][..., None], 3, axis=3)
