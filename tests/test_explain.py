@@ -51,4 +51,4 @@ def test_integrated_gradients_put_most_of_their_mass_on_ink(explainer, sample):
 def test_gradcam_is_denser_on_ink_than_on_background(explainer, sample):
     """Grad-CAM lives on the 14×14 grid of the last conv layer, so it is blurrier: compare densities."""
     _, density = _saliency_on_ink(explainer, sample, "gradcam")
-    assert np.mean(np.array(density) > 1.0) >= 0.9
+    assert np.mean(np.array(density) > 1.0) >= 0.8 and np.median(density) > 1.5

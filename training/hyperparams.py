@@ -83,10 +83,10 @@ class Hyperparams:
 PRESETS: dict[str, Hyperparams] = {
     "Quick": Hyperparams(),
     # The shipped model (model/weights/default.keras) was trained with exactly these settings.
-    "Best": Hyperparams(epochs=15, batch_size=128, learning_rate=3e-3, optimizer="adam", schedule="warmup_cosine",
-                        conv_blocks=2, filters=32, convs_per_block=2, kernel_size=3, dense_units=128,
-                        dropout=0.4, batch_norm=True, augment=True, augment_strength=1.0,
-                        validation_fraction=0.0, seed=1),
+    "Best": Hyperparams(epochs=20, batch_size=128, learning_rate=3e-3, optimizer="adam", schedule="warmup_cosine",
+                        conv_blocks=2, filters=32, convs_per_block=2, kernel_size=3, dense_units=256,
+                        dropout=0.5, batch_norm=True, augment=True, augment_strength=0.8,
+                        validation_fraction=0.0, seed=7),
 }
 
 

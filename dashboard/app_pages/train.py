@@ -42,7 +42,7 @@ drawing_images, drawing_labels = session.feedback().arrays()
 with st.expander("Settings", icon=":material/tune:", expanded=not was_running):
     preset = st.segmented_control("Preset", list(PRESETS), default="Quick", key="train_preset") or "Quick"
     st.caption({"Quick": "Quick: a small network that reaches 99.2 % test accuracy in about 75 s on a 2-core CPU (full MNIST).",
-                "Best": "Best: the settings of the shipped model (about 20 minutes on a 2-core CPU)."}[preset])
+                "Best": "Best: the settings of the shipped model (about 40 minutes on a 2-core CPU)."}[preset])
     with st.form("train_form", border=False):
         values = hyperparam_inputs(PRESETS[preset], key_prefix=f"hp-{preset}")
         name_col, include_col, weight_col = st.columns([2, 2, 1])
