@@ -16,11 +16,6 @@ from training.hyperparams import Hyperparams
 INPUT_SHAPE = (28, 28, 1)
 
 
-def conv_layer_name(block: int, index: int) -> str:
-    """Name of a convolution: ``conv{block}_{index}``, both 1-based. The Inspect page reads layers by it."""
-    return f"conv{block}_{index}"
-
-
 def build_classifier(hp: Hyperparams) -> keras.Model:
     """Conv blocks (conv → [batch norm] → ReLU, then 2×2 max-pool) → dense → dropout → softmax over 10 digits.
 
@@ -32,7 +27,7 @@ def build_classifier(hp: Hyperparams) -> keras.Model:
     for block in range(1, hp.conv_blocks + 1):
         width = hp.filters * 2 ** (block - 1)
         for index in range(1, hp.convs_per_block + 1):
-            name = conv_layer_name(block, index)
+            name = f"conv{block}_{index}"  # model/explain.py finds feature maps by these names
             x = layers.Conv2D(width, hp.kernel_size, padding="same", use_bias=not hp.batch_norm, name=name)(x)
             if hp.batch_norm:
                 x = layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)

@@ -31,11 +31,11 @@ class Prediction:
     confidence: float
     probabilities: np.ndarray = field(repr=False)
     """Ten softmax probabilities; all zeros when there is no digit."""
-    preprocessed: Preprocessed | None = field(default=None, repr=False)
+    preprocessed: Preprocessed = field(repr=False)
 
     @property
     def message(self) -> str | None:
-        return self.preprocessed.empty_reason if self.preprocessed is not None else None
+        return self.preprocessed.empty_reason
 
     @property
     def is_unsure(self) -> bool:
@@ -49,11 +49,6 @@ class Prediction:
     def to_dict(self) -> dict:
         return {"digit": self.digit, "confidence": round(self.confidence, 6),
                 "probabilities": [round(float(p), 6) for p in self.probabilities]}
-
-
-def _from_probabilities(probabilities: np.ndarray, preprocessed: Preprocessed | None = None) -> Prediction:
-    digit = int(np.argmax(probabilities))
-    return Prediction(digit, float(probabilities[digit]), probabilities, preprocessed)
 
 
 class Predictor:
@@ -86,8 +81,6 @@ class Predictor:
         pre = image if isinstance(image, Preprocessed) else to_model_input(image)
         if pre.is_empty:
             return Prediction(None, 0.0, np.zeros(10, np.float32), pre)
-        return _from_probabilities(self._forward(tf.constant(pre.model_input)).numpy()[0], pre)
-
-    def predict_inputs(self, inputs: np.ndarray) -> list[Prediction]:
-        """Classify ready-made model inputs (N, 28, 28, 1), e.g. MNIST test images."""
-        return [_from_probabilities(p) for p in self.probabilities(inputs)]
+        probabilities = self._forward(tf.constant(pre.model_input)).numpy()[0]
+        digit = int(np.argmax(probabilities))
+        return Prediction(digit, float(probabilities[digit]), probabilities, pre)
