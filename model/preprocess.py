@@ -104,25 +104,25 @@ def images_to_input(images: np.ndarray) -> np.ndarray:
 def _decode_file(source: str | Path | bytes | BinaryIO) -> Image.Image:
     if isinstance(source, bytes):
         source = io.BytesIO(source)
-    name = str(source) if isinstance(source, (str, Path)) else "upload"
+    name = f"{source}: " if isinstance(source, (str, Path)) else ""  # uploads are named by the page
     try:
         img = Image.open(source)
     except FileNotFoundError:
-        raise ImageError(f"{name}: no such file") from None
+        raise ImageError(f"{name}no such file") from None
     except IsADirectoryError:
-        raise ImageError(f"{name}: is a folder, not an image") from None
-    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
-        raise ImageError(f"{name}: not an image file (PNG, JPEG, BMP, GIF, TIFF and WebP can be read)") from None
+        raise ImageError(f"{name}is a folder, not an image") from None
+    except (UnidentifiedImageError, Image.DecompressionBombError):
+        raise ImageError(f"{name}not an image file (PNG, JPEG, BMP, GIF, TIFF and WebP can be read)") from None
     width, height = img.size
     if width * height > MAX_PIXELS:
-        raise ImageError(f"{name}: image too large ({width:,}×{height:,} = {width * height / 1e6:.0f} megapixels; "
+        raise ImageError(f"{name}image too large ({width:,}×{height:,} = {width * height / 1e6:.0f} megapixels; "
                          f"the limit is {MAX_PIXELS / 1e6:.0f}). Crop or shrink it to the digit.")
     try:
         img.seek(0)
         img.load()
         return ImageOps.exif_transpose(img)
     except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"{name}: the image is corrupt or truncated ({exc})") from None
+        raise ImageError(f"{name}the image is corrupt or truncated ({exc})") from None
 
 
 def _to_uint8(values: np.ndarray, top: float) -> np.ndarray:
