@@ -12,13 +12,14 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
+from dashboard.lean_reruns import freeze_loaded_heap
 from model.explain import Explainer
 from model.predictor import Prediction, Predictor
 from model.preprocess import to_model_input
 from model.store import SHIPPED_ID, ModelFileError, ModelInfo, ModelStore
 from training.data import MnistData, load_mnist
 from training.feedback import FeedbackStore
-from training.jobs import TrainingJobs
+from training.queue import TrainingQueue
 
 MODEL_KEY = "model_id"
 INPUT_KEY = "current_input"
@@ -49,7 +50,9 @@ def _version(info: ModelInfo) -> tuple[str, str, float]:
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model…")
 def _load_predictor(model_id: str, path: str, mtime: float) -> Predictor:
-    return Predictor.load(path)
+    predictor = Predictor.load(path)
+    freeze_loaded_heap()
+    return predictor
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -105,10 +108,9 @@ def feedback() -> FeedbackStore:
     return FeedbackStore()
 
 
-@st.cache_resource
-def jobs() -> TrainingJobs:
-    """The server's one training-job slot, shared by every session."""
-    return TrainingJobs()
+def training_queue() -> TrainingQueue:
+    """The training jobs of this server's data directory (shared with the worker and any other web server)."""
+    return TrainingQueue()
 
 
 def set_current_input(image: np.ndarray | bytes | None, origin: str = "canvas") -> None:

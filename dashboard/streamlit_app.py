@@ -6,6 +6,9 @@ from pathlib import Path
 import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # so pages can import model/ and training/
+from dashboard.lean_reruns import skip_keras_session_clearing  # noqa: E402 - needs the path above
+
+skip_keras_session_clearing()  # before the first run ends: see dashboard/lean_reruns.py
 # Pages live in app_pages/, not pages/: a folder named pages/ switches Streamlit to its older automatic
 # multipage mode, where opening /train directly would run that page without this entry script.
 

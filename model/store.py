@@ -160,19 +160,50 @@ class ModelStore:
             return SHIPPED_ID
 
     # ---- writing
-    def save_run(self, model: keras.Model, meta: dict[str, Any], name: str = "run") -> ModelInfo:
-        """Save a run as a folder that appears complete in one rename, or not at all."""
+    def _write_folder(self, model: keras.Model, meta: dict[str, Any], target: Path) -> None:
+        """Write ``model.keras`` and ``run.json`` into a temp folder, then rename it to ``target`` in one step."""
         self.runs_dir.mkdir(parents=True, exist_ok=True)
-        run_id = new_run_id(name)
-        tmp = Path(tempfile.mkdtemp(dir=self.runs_dir, prefix=f".{run_id}."))
+        tmp = Path(tempfile.mkdtemp(dir=self.runs_dir, prefix=f".{target.name}."))
         try:
             model.save(tmp / "model.keras")
-            (tmp / "run.json").write_text(json.dumps({**meta, "id": run_id}, indent=2))
-            os.replace(tmp, self.runs_dir / run_id)
+            (tmp / "run.json").write_text(json.dumps(meta, indent=2))
+            os.replace(tmp, target)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+
+    def save_run(self, model: keras.Model, meta: dict[str, Any], name: str = "run") -> ModelInfo:
+        """Save a run as a folder that appears complete in one rename, or not at all."""
+        run_id = new_run_id(name)
+        self._write_folder(model, {**meta, "id": run_id}, self.runs_dir / run_id)
         return self.get(run_id)
+
+    def _staged(self, key: str) -> Path:
+        if not _RUN_ID.match(key):
+            raise ModelFileError(f"{key!r} is not a valid staging key")
+        return self.runs_dir / f".staged-{key}"
+
+    def stage_run(self, model: keras.Model, meta: dict[str, Any], key: str) -> None:
+        """Set a run aside, unlisted, until someone keeps or discards it (a stopped run's partial model).
+
+        Written by the training worker; kept or discarded later by the web server, possibly another process.
+        """
+        staged = self._staged(key)
+        shutil.rmtree(staged, ignore_errors=True)
+        self._write_folder(model, meta, staged)
+
+    def keep_staged(self, key: str, name: str = "run") -> ModelInfo:
+        """Turn a staged run into a saved run (one rename)."""
+        staged = self._staged(key)
+        if not (staged / "model.keras").is_file():
+            raise ModelFileError(f"there is no partial model {key!r} to keep (already kept or discarded?)")
+        run_id = new_run_id(name)
+        write_json_atomic(staged / "run.json", {**_read_json(staged / "run.json"), "id": run_id})
+        os.replace(staged, self.runs_dir / run_id)
+        return self.get(run_id)
+
+    def discard_staged(self, key: str) -> None:
+        shutil.rmtree(self._staged(key), ignore_errors=True)
 
     def set_active(self, model_id: str) -> None:
         """Make ``model_id`` the server's default (atomically; checked to exist first)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
@@ -18,8 +18,11 @@ class Evaluation:
     count: int
 
     def to_dict(self) -> dict:
-        return {"accuracy": self.accuracy, "loss": self.loss, "per_class_accuracy": self.per_class_accuracy,
-                "confusion": self.confusion, "count": self.count}
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> Evaluation:
+        return cls(**{f.name: values[f.name] for f in fields(cls)})
 
 
 def evaluate_probabilities(probabilities: np.ndarray, labels: np.ndarray) -> Evaluation:

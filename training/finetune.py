@@ -7,7 +7,7 @@ result, and the dashboard then asks before making it the default.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Callable
 
 import keras
@@ -44,6 +44,10 @@ class FineTuneReport:
 
     def to_dict(self) -> dict:
         return {**asdict(self), "flagged": self.flagged}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> FineTuneReport:
+        return cls(**{f.name: values[f.name] for f in fields(cls)})
 
 
 def fine_tune_settings(base: Hyperparams) -> Hyperparams:

@@ -1,138 +1,280 @@
-"""One background training job per server, owned by the server rather than any page or browser.
+"""Training jobs as records every process can read: what was asked, where it stands, how far it got.
 
-The Train page starts a job and polls it; closing the browser, reloading or switching pages does not
-touch the thread, other sessions keep predicting, and a second user sees the same job's progress. A
-finished run is saved through the model store automatically; a stopped run waits for its user to keep
-or discard the partial model. No Streamlit here: the dashboard holds one ``TrainingJobs`` in
-``st.cache_resource``.
+The web servers write a job when someone presses Start and read it to draw the Train page; the
+training worker (``training.worker``, another process, possibly another machine sharing the data
+directory) claims it, reports progress and a heartbeat, and writes its outcome. Delivering the job to
+a worker is the task queue's business (``training.queue``); this module only keeps the records, in
+SQLite in the data directory (WAL: readers never wait for the worker's writes).
+
+A job's life::
+
+    queued ──claim──▶ running ──▶ finished (saved as a run)
+       │                 │ ├────▶ stopped (partial model staged) ──▶ kept | discarded
+       ▼                 │ └────▶ failed (error, or the worker died: no heartbeat for STALE_AFTER_S)
+    cancelled            └─ stop requested: ends after the current batch
+
+No Streamlit and no TensorFlow here: reading a job costs the web server a small SQL query.
 """
 
 from __future__ import annotations
 
-import threading
+import enum
+import json
+import sqlite3
 import time
-import traceback
-from dataclasses import dataclass, field
-from typing import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
 
-import keras
-import numpy as np
-
-from model.store import ModelInfo, ModelStore
-from training.data import MnistData
-from training.finetune import FineTuneReport, fine_tune
+from model.store import data_dir
+from training.evaluation import Evaluation
+from training.finetune import FineTuneReport
 from training.hyperparams import Hyperparams
-from training.trainer import ExtraImages, Progress, TrainResult, describe_run, train
+from training.trainer import Progress
+
+HEARTBEAT_S = 1.0
+"""How often a worker running a job touches its record (and reads whether a stop was asked)."""
+STALE_AFTER_S = 30.0
+"""A running job whose worker has been silent this long is dead: marked failed, never 'running' forever."""
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    spec           TEXT    NOT NULL,
+    state          TEXT    NOT NULL,
+    created        REAL    NOT NULL,
+    started        REAL,
+    ended          REAL,
+    heartbeat      REAL,
+    stop_requested INTEGER NOT NULL DEFAULT 0,
+    worker         TEXT,
+    task_id        TEXT,
+    error          TEXT,
+    outcome        TEXT
+);
+CREATE TABLE IF NOT EXISTS progress (
+    job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    seq    INTEGER NOT NULL,
+    report TEXT    NOT NULL,
+    PRIMARY KEY (job_id, seq)
+);
+"""
 
 
-class JobBusy(RuntimeError):
-    """A job is already running on this server."""
+class JobState(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    FINISHED = "finished"
+    STOPPED = "stopped"
+    KEPT = "kept"
+    DISCARDED = "discarded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def active(self) -> bool:
+        """Waiting for or using the worker."""
+        return self in (JobState.QUEUED, JobState.RUNNING)
 
 
-@dataclass
-class Job:
-    """The state of one training job; read by any session, changed only by its thread or its owner's actions."""
+class JobError(RuntimeError):
+    """An action that does not fit the job's state (cancel a running job, keep a finished one…)."""
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What to train: the settings, the run's name, and optionally users' drawings or a model to fine-tune."""
 
     hyperparams: Hyperparams
-    name: str
-    data: MnistData = field(repr=False)
-    started: float = field(default_factory=time.time)
-    progress: list[Progress] = field(default_factory=list)
-    state: str = "running"
-    """running → finished (saved) | stopped (awaiting keep/discard) | failed | discarded | kept."""
-    drawings: ExtraImages | None = None
-    """Users' labelled drawings mixed into training (oversampled by their weight)."""
-    fine_tune_from: keras.Model | None = field(default=None, repr=False)
-    """Set for fine-tuning: start from this model's weights; ``drawings`` are then what it learns."""
-    result: TrainResult | None = None
+    name: str = "run"
+    drawings_weight: int | None = None
+    """Mix the labelled drawings into training, each repeated this many times; None: MNIST only."""
+    fine_tune_from: str | None = None
+    """Fine-tune this saved model (its id) on the drawings instead of training from scratch."""
+
+    def to_json(self) -> str:
+        return json.dumps({**asdict(self), "hyperparams": self.hyperparams.to_dict()})
+
+    @classmethod
+    def from_json(cls, text: str) -> JobSpec:
+        values = json.loads(text)
+        return cls(**{**values, "hyperparams": Hyperparams.from_dict(values["hyperparams"])})
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """What a run that got to the end (or was stopped) measured, for the Train page's results."""
+
+    test: Evaluation
+    seconds: float
+    images_per_second: float
+    epochs_completed: int
+    mistakes: list[tuple[int, int]] = field(default_factory=list)
+    """(test image index, predicted digit) of every misclassified test image."""
+    test_images: int = 0
+    """Size of the test set the mistakes index into (the page shows them only if its MNIST matches)."""
     report: FineTuneReport | None = None
-    saved: ModelInfo | None = None
-    error: str | None = None
-    stop_event: threading.Event = field(default_factory=threading.Event)
+    saved: str | None = None
+    """The saved run's model id (finished, or stopped and kept)."""
+
+    def to_json(self) -> str:
+        return json.dumps({**asdict(self), "test": self.test.to_dict(),
+                           "report": self.report.to_dict() if self.report else None})
+
+    @classmethod
+    def from_json(cls, text: str) -> JobOutcome:
+        values = json.loads(text)
+        return cls(**{**values, "test": Evaluation.from_dict(values["test"]),
+                      "mistakes": [tuple(m) for m in values["mistakes"]],
+                      "report": FineTuneReport.from_dict(values["report"]) if values["report"] else None})
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """One job as stored; a snapshot — read it again to see it move."""
+
+    id: int
+    spec: JobSpec
+    state: JobState
+    created: float
+    started: float | None
+    ended: float | None
+    heartbeat: float | None
+    stop_requested: bool
+    worker: str | None
+    task_id: str | None
+    error: str | None
+    outcome: JobOutcome | None
 
     @property
-    def latest(self) -> Progress | None:
-        return self.progress[-1] if self.progress else None
-
-    @property
-    def running(self) -> bool:
-        return self.state == "running"
+    def staging_key(self) -> str:
+        """Where a stopped job's partial model waits in the model store."""
+        return f"job-{self.id}"
 
 
-class TrainingJobs:
-    """Starts at most one job at a time and remembers the last one."""
+class JobStore:
+    """The job records of one data directory. Each call opens its own connection: safe from any thread."""
 
-    def __init__(self, store: ModelStore | None = None):
-        self._store = store
-        self._lock = threading.Lock()
-        self.current: Job | None = None
+    def __init__(self, root: Path | None = None):
+        self.path = (Path(root) if root is not None else data_dir()) / "jobs.sqlite3"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.executescript(SCHEMA)
 
-    @property
-    def store(self) -> ModelStore:
-        return self._store or ModelStore()
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA foreign_keys=ON")
+        return db
 
-    def start(self, hp: Hyperparams, load_data: Callable[[], MnistData], name: str = "run",
-              drawings: ExtraImages | None = None, fine_tune_from: keras.Model | None = None) -> Job:
-        """Validate ``hp`` and start training in a daemon thread. Raises HyperparamError or JobBusy.
-
-        With ``fine_tune_from``, the job fine-tunes that model on ``drawings`` (see training.finetune)
-        instead of training ``hp``'s network from scratch.
-        """
-        hp.validate()
-        with self._lock:
-            if self.current is not None and self.current.running:
-                raise JobBusy("a training run is already in progress on this server")
-            job = Job(hp, name, load_data(), drawings=drawings, fine_tune_from=fine_tune_from)
-            self.current = job
-        threading.Thread(target=self._run, args=(job,), name=f"train-{name}", daemon=True).start()
-        return job
-
-    def _run(self, job: Job) -> None:
-        try:
-            if job.fine_tune_from is not None:
-                drawings = job.drawings
-                result, job.report = fine_tune(job.fine_tune_from, job.hyperparams, job.data, drawings.images,
-                                               drawings.labels, drawings.weight, job.progress.append, job.stop_event)
-            else:
-                result = train(job.hyperparams, job.data, job.progress.append, job.stop_event, extra=job.drawings)
-            job.result = result
-            if result.error:
-                job.error, job.state = result.error, "failed"
-            elif result.stopped:
-                job.state = "stopped"
-            else:
-                job.saved = self.store.save_run(result.model, self._describe(job), name=job.name)
-                job.state = "finished"
-        except Exception as exc:  # noqa: BLE001 - the thread must always end in a state the page can show
-            job.error = f"{exc.__class__.__name__}: {exc}"
-            job.state = "failed"
-            traceback.print_exc()
+    def _update(self, sql: str, *args: Any) -> bool:
+        """Run one UPDATE; True if it changed a row (the state it required was there)."""
+        with self._connect() as db:
+            return db.execute(sql, args).rowcount > 0
 
     @staticmethod
-    def _describe(job: Job) -> dict:
-        """The run's JSON: the trainer's description plus the drawings used and any fine-tuning report."""
-        meta = describe_run(job.result, job.data)
-        if job.drawings is not None:
-            meta["drawings"] = {"count": int(len(job.drawings.images)), "weight": job.drawings.weight,
-                                "per_digit": np.bincount(job.drawings.labels, minlength=10).tolist()}
-        if job.report is not None:
-            meta["fine_tune"] = job.report.to_dict()
-        return meta
+    def _record(row: tuple) -> JobRecord:
+        (job_id, spec, state, created, started, ended, heartbeat, stop_requested, worker, task_id, error,
+         outcome) = row
+        return JobRecord(job_id, JobSpec.from_json(spec), JobState(state), created, started, ended, heartbeat,
+                         bool(stop_requested), worker, task_id, error,
+                         JobOutcome.from_json(outcome) if outcome else None)
 
-    def stop(self) -> None:
-        """Ask the running job to end after its current batch."""
-        if self.current is not None and self.current.running:
-            self.current.stop_event.set()
+    def _select(self, where: str = "1", *args: Any, order: str = "id") -> list[JobRecord]:
+        with self._connect() as db:
+            rows = db.execute(f"SELECT * FROM jobs WHERE {where} ORDER BY {order}", args).fetchall()
+        return [self._record(r) for r in rows]
 
-    def keep_partial(self) -> ModelInfo:
-        """Save the stopped job's partial model as a run."""
-        job = self.current
-        if job is None or job.state != "stopped" or job.result is None:
-            raise RuntimeError("there is no stopped run to keep")
-        job.saved = self.store.save_run(job.result.model, self._describe(job), name=f"{job.name}-partial")
-        job.state = "kept"
-        return job.saved
+    # ---- reading (web servers)
+    def get(self, job_id: int) -> JobRecord:
+        found = self._select("id = ?", job_id)
+        if not found:
+            raise JobError(f"there is no training job {job_id}")
+        return found[0]
 
-    def discard_partial(self) -> None:
-        if self.current is not None and self.current.state == "stopped":
-            self.current.state, self.current.result = "discarded", None
+    def active(self) -> list[JobRecord]:
+        """The running job(s) first, then the queue in the order it will run. Dead workers' jobs are failed first."""
+        self.fail_stale()
+        return self._select("state IN (?, ?)", JobState.RUNNING, JobState.QUEUED,
+                            order=f"state != '{JobState.RUNNING}', id")
+
+    def latest(self) -> JobRecord | None:
+        """The most recent job that started (whatever became of it): what the Train page shows results of."""
+        found = self._select("started IS NOT NULL", order="started DESC LIMIT 1")
+        return found[0] if found else None
+
+    def progress(self, job_id: int, after: int = 0) -> list[Progress]:
+        """The job's progress reports, oldest first (from report number ``after`` on)."""
+        with self._connect() as db:
+            rows = db.execute("SELECT report FROM progress WHERE job_id = ? AND seq >= ? ORDER BY seq",
+                              (job_id, after)).fetchall()
+        return [Progress(**json.loads(r[0])) for r in rows]
+
+    # ---- asking (web servers)
+    def add(self, spec: JobSpec) -> JobRecord:
+        with self._connect() as db:
+            job_id = db.execute("INSERT INTO jobs (spec, state, created) VALUES (?, ?, ?)",
+                                (spec.to_json(), JobState.QUEUED, time.time())).lastrowid
+        return self.get(job_id)
+
+    def set_task(self, job_id: int, task_id: str) -> None:
+        self._update("UPDATE jobs SET task_id = ? WHERE id = ?", task_id, job_id)
+
+    def cancel(self, job_id: int) -> JobRecord:
+        """Take a queued job out of the queue; it will never start."""
+        if not self._update("UPDATE jobs SET state = ?, ended = ? WHERE id = ? AND state = ?",
+                            JobState.CANCELLED, time.time(), job_id, JobState.QUEUED):
+            raise JobError(f"job {job_id} is no longer waiting (it is {self.get(job_id).state}): nothing to cancel")
+        return self.get(job_id)
+
+    def request_stop(self, job_id: int) -> None:
+        """Ask the worker to end the running job after its current batch."""
+        self._update("UPDATE jobs SET stop_requested = 1 WHERE id = ? AND state = ?", job_id, JobState.RUNNING)
+
+    def settle(self, job_id: int, state: JobState, saved: str | None = None) -> JobRecord:
+        """A stopped job's partial model was kept (``saved`` is its run id) or discarded."""
+        outcome = self.get(job_id).outcome
+        if outcome is not None and saved is not None:
+            outcome = replace(outcome, saved=saved)
+        if not self._update("UPDATE jobs SET state = ?, outcome = ? WHERE id = ? AND state = ?",
+                            state, outcome.to_json() if outcome else None, job_id, JobState.STOPPED):
+            raise JobError(f"job {job_id} has no partial model waiting (it is {self.get(job_id).state})")  # raced
+        return self.get(job_id)
+
+    # ---- working (the training worker)
+    def claim(self, job_id: int, worker: str) -> JobRecord | None:
+        """Mark a queued job running for ``worker``; None if it was cancelled or someone else has it.
+
+        One atomic UPDATE: of two workers handed the same job, exactly one gets it.
+        """
+        now = time.time()
+        if not self._update("UPDATE jobs SET state = ?, started = ?, heartbeat = ?, worker = ? "
+                            "WHERE id = ? AND state = ?", JobState.RUNNING, now, now, worker, job_id, JobState.QUEUED):
+            return None
+        return self.get(job_id)
+
+    def beat(self, job_id: int) -> bool:
+        """The worker is alive; returns whether a stop was asked for."""
+        with self._connect() as db:
+            db.execute("UPDATE jobs SET heartbeat = ? WHERE id = ? AND state = ?", (time.time(), job_id, JobState.RUNNING))
+            row = db.execute("SELECT stop_requested FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return bool(row and row[0])
+
+    def add_progress(self, job_id: int, report: Progress) -> None:
+        with self._connect() as db:
+            db.execute("INSERT INTO progress (job_id, seq, report) SELECT ?, COUNT(*), ? FROM progress WHERE job_id = ?",
+                       (job_id, json.dumps(asdict(report)), job_id))
+
+    def end(self, job_id: int, state: JobState, outcome: JobOutcome | None = None, error: str | None = None) -> None:
+        """Record how a running job ended."""
+        self._update("UPDATE jobs SET state = ?, ended = ?, outcome = ?, error = ? WHERE id = ? AND state = ?",
+                     state, time.time(), outcome.to_json() if outcome else None, error, job_id, JobState.RUNNING)
+
+    def fail_stale(self, silent_for: float = STALE_AFTER_S) -> int:
+        """Mark failed the running jobs whose worker has not beaten for ``silent_for`` seconds; how many."""
+        now = time.time()
+        message = ("The training worker stopped without finishing this run (it crashed, ran out of memory or "
+                   "was killed). Start the run again.")
+        with self._connect() as db:
+            return db.execute("UPDATE jobs SET state = ?, ended = ?, error = ? WHERE state = ? AND heartbeat < ?",
+                              (JobState.FAILED, now, message, JobState.RUNNING, now - silent_for)).rowcount

@@ -10,13 +10,14 @@ from dashboard.pictures import tile_grid
 from model.store import ModelFileError
 from training import finetune
 from training.hyperparams import PRESETS, HyperparamError, Hyperparams
-from training.jobs import Job, JobBusy
-from training.trainer import ExtraImages
+from training.jobs import JobError, JobRecord, JobSpec, JobState
+from training.trainer import Progress
 
 st.title("Train")
-st.caption("Retrain the CNN on MNIST with your own settings and watch it learn. Every finished run is kept "
+st.caption("Retrain the CNN on MNIST with your own settings and watch it learn. Runs wait their turn in a queue "
+           "and train in a separate worker process, so drawing stays fast for everyone. Every finished run is kept "
            "below, where you can compare runs and switch the Draw and Inspect pages to one.")
-jobs = session.jobs()
+queue = session.training_queue()
 data = session.mnist()
 if data.is_full:
     st.success(data.notice, icon=":material/dataset:")
@@ -25,37 +26,32 @@ else:
 
 
 # ---------------------------------------------------------------- settings
-def start(values: dict, drawings: ExtraImages | None = None, fine_tune_from=None, name: str | None = None) -> None:
+def submit(spec: JobSpec) -> None:
     try:
-        hp = Hyperparams(**values)
-        jobs.start(hp, session.mnist, name=name or st.session_state.get("train_name") or "run", drawings=drawings,
-                   fine_tune_from=fine_tune_from)
+        queue.submit(spec)
     except HyperparamError as exc:
         st.session_state["train_message"] = ("error", str(exc))
-    except JobBusy as exc:
-        st.session_state["train_message"] = ("warning", f"{exc.args[0].capitalize()}: its progress is shown below.")
 
 
-job: Job | None = jobs.current
-was_running = job is not None and job.running
+active_at_start = queue.jobs.active()
 drawing_images, drawing_labels = session.feedback().arrays()
-with st.expander("Settings", icon=":material/tune:", expanded=not was_running):
+with st.expander("Settings", icon=":material/tune:", expanded=not active_at_start):
     preset = st.segmented_control("Preset", list(PRESETS), default="Quick", key="train_preset") or "Quick"
     st.caption({"Quick": "Quick: a small network that reaches 99.2 % test accuracy in about 75 s on a 2-core CPU (full MNIST).",
                 "Best": "Best: the settings of the shipped model (about 40 minutes on a 2-core CPU)."}[preset])
     with st.form("train_form", border=False):
         values = hyperparam_inputs(PRESETS[preset], key_prefix=f"hp-{preset}")
         name_col, include_col, weight_col = st.columns([2, 2, 1])
-        name_col.text_input("Run name", "run", max_chars=40, key="train_name")
+        name = name_col.text_input("Run name", "run", max_chars=40, key="train_name") or "run"
         include = include_col.toggle(f"Include my drawings ({len(drawing_images)})", key="train_include",
                                      disabled=len(drawing_images) == 0,
                                      help="Mix the drawings labelled on the Draw page into the training set")
         weight = weight_col.number_input("Repeat each", 1, 100, 10, key="train_weight",
                                          help="How many times each drawing is shown per epoch")
-        submitted = st.form_submit_button("Start training", icon=":material/play_arrow:", type="primary",
-                                          disabled=was_running)
+        label = "Add to the queue" if active_at_start else "Start training"
+        submitted = st.form_submit_button(label, icon=":material/play_arrow:", type="primary")
     if submitted:
-        start(values, ExtraImages(drawing_images, drawing_labels, weight) if include else None)
+        submit(JobSpec(Hyperparams(**values), name, drawings_weight=weight if include else None))
         st.rerun()
 
 with st.expander(f"Learn from my drawings ({len(drawing_images)})", icon=":material/school:"):
@@ -65,22 +61,21 @@ with st.expander(f"Learn from my drawings ({len(drawing_images)})", icon=":mater
                 "of the drawings is held out to show what it learned; MNIST test accuracy shows what it cost.")
     if len(drawing_images) < 4:
         st.caption("Label at least 4 drawings on the Draw page first (Right / Wrong — it's a …).")
-    elif st.button("Fine-tune on my drawings", icon=":material/auto_fix_high:", disabled=was_running):
+    elif st.button("Fine-tune on my drawings", icon=":material/auto_fix_high:"):
         base = Hyperparams.from_dict(base_info.meta["hyperparams"]) if base_info.meta.get("hyperparams") else PRESETS["Best"]
-        start(base.to_dict(), ExtraImages(drawing_images, drawing_labels, 10), session.predictor().model,
-              name=f"{base_info.id[:24]}-fine-tuned")
+        submit(JobSpec(base, f"{base_info.id[:24]}-fine-tuned", drawings_weight=10, fine_tune_from=base_info.id))
         st.rerun()
 kind, text = st.session_state.pop("train_message", (None, None))
 if kind:
     getattr(st, kind)(text)
 
 
-# ---------------------------------------------------------------- live progress
-def curves(job: Job, metric: str) -> pd.DataFrame:
+# ---------------------------------------------------------------- live progress and the queue
+def curves(progress: list[Progress], metric: str) -> pd.DataFrame:
     """Long-format curve of ``metric`` ('loss' or 'accuracy') against fractional epochs: training points
     within epochs (Keras's running mean), validation points at each epoch's end."""
     rows = []
-    for p in job.progress:
+    for p in progress:
         epoch = (p.epoch - 1) + p.step / p.steps_per_epoch
         rows.append({"epoch": epoch, metric: getattr(p, metric), "curve": "training"})
         if p.epoch_end and p.val_loss is not None:
@@ -88,55 +83,83 @@ def curves(job: Job, metric: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["epoch", metric, "curve"])
 
 
-def show_progress(job: Job) -> None:
-    latest = job.latest
-    if latest is None:
+def show_progress(progress: list[Progress]) -> None:
+    if not progress:
         st.progress(0.0, text="Preparing the data and the network…")
-    else:
-        eta = f"{latest.eta_s // 60:.0f} min {latest.eta_s % 60:.0f} s" if np.isfinite(latest.eta_s) else "—"
-        st.progress(min(latest.fraction, 1.0), text=f"Epoch {latest.epoch}/{latest.epochs} · batch {latest.step}/"
-                    f"{latest.steps_per_epoch} · {latest.images_per_second:,.0f} images/s · ETA {eta}")
-    if job.progress:
-        for column, metric in zip(st.columns(2), ("loss", "accuracy")):
-            column.line_chart(curves(job, metric), x="epoch", y=metric, color="curve", height=240)
-
-
-
-@st.fragment(run_every=1.0 if was_running else None)
-def live() -> None:
-    current = jobs.current
-    if current is None:
         return
-    st.subheader(f"Run “{current.name}”: {current.state}")
-    show_progress(current)
-    if current.running:
-        if current.stop_event.is_set():
-            st.info("Stopping after the current batch…", icon=":material/stop_circle:")
-        else:
-            st.button("Stop", icon=":material/stop:", on_click=jobs.stop)
-    elif was_running:
-        st.rerun()  # the run just ended: redraw the whole page with its results
+    latest = progress[-1]
+    eta = f"{latest.eta_s // 60:.0f} min {latest.eta_s % 60:.0f} s" if np.isfinite(latest.eta_s) else "—"
+    st.progress(min(latest.fraction, 1.0), text=f"Epoch {latest.epoch}/{latest.epochs} · batch {latest.step}/"
+                f"{latest.steps_per_epoch} · {latest.images_per_second:,.0f} images/s · ETA {eta}")
+    for column, metric in zip(st.columns(2), ("loss", "accuracy")):
+        column.line_chart(curves(progress, metric), x="epoch", y=metric, color="curve", height=240)
+
+
+def show_running(job: JobRecord) -> None:
+    st.subheader(f"Run “{job.spec.name}”: {job.state}")
+    show_progress(queue.jobs.progress(job.id))
+    if job.stop_requested:
+        st.info("Stopping after the current batch…", icon=":material/stop_circle:")
+    else:
+        st.button("Stop", icon=":material/stop:", on_click=queue.stop, args=(job.id,), key=f"stop-{job.id}")
+
+
+def show_waiting(waiting: list[JobRecord]) -> None:
+    """The queue, in the order it will run, each with its place and a Cancel button."""
+    st.markdown(f"**Waiting in the queue ({len(waiting)})**")
+    for place, job in enumerate(waiting, start=1):
+        text, cancel = st.columns([6, 1], vertical_alignment="center")
+        hp = job.spec.hyperparams
+        text.markdown(f"{place}. **{job.spec.name}** — {hp.epochs} epoch(s) × {hp.train_size:,} images"
+                      + (", fine-tuning" if job.spec.fine_tune_from else ""))
+        cancel.button("Cancel", key=f"cancel-{job.id}", on_click=cancel_job, args=(job.id,))
+
+
+def cancel_job(job_id: int) -> None:
+    try:
+        queue.cancel(job_id)
+    except JobError as exc:
+        st.session_state["train_message"] = ("warning", str(exc))
+
+
+@st.fragment(run_every=1.0 if active_at_start else 3.0)
+def live() -> None:
+    """What the worker is doing now, read from the job records: every second while anything is queued or
+    running, every few seconds otherwise (so a run started by someone else shows up here too)."""
+    active = queue.jobs.active()
+    running = [job for job in active if job.state == JobState.RUNNING]
+    waiting = [job for job in active if job.state == JobState.QUEUED]
+    for job in running:
+        show_running(job)
+    if waiting:
+        show_waiting(waiting)
+        if not running:
+            st.caption("Waiting for the training worker to start…")
+            queue.ensure_worker()
+    if bool(active) != bool(active_at_start):
+        st.rerun()  # a run started or the last one ended: redraw the whole page (settings, results)
 
 
 live()
 
 
 # ---------------------------------------------------------------- results of the last run
-def show_results(job: Job) -> None:
-    result = job.result
-    if job.state == "failed":
+def show_results(job: JobRecord) -> None:
+    st.subheader(f"Run “{job.spec.name}”: {job.state}")
+    if job.state == JobState.FAILED:
         st.error(f"The run failed: {job.error}", icon=":material/error:")
         return
-    if result is None or result.test is None:
+    outcome = job.outcome
+    if outcome is None:
         return
-    test = result.test
+    test = outcome.test
     cols = st.columns(4)
     cols[0].metric("Test accuracy", f"{test.accuracy:.2%}")
     cols[1].metric("Test loss", f"{test.loss:.4f}")
-    cols[2].metric("Training time", f"{result.seconds:.0f} s")
-    cols[3].metric("Speed", f"{result.images_per_second:,.0f} img/s")
-    if job.report is not None:
-        report = job.report
+    cols[2].metric("Training time", f"{outcome.seconds:.0f} s")
+    cols[3].metric("Speed", f"{outcome.images_per_second:,.0f} img/s")
+    if outcome.report is not None:
+        report = outcome.report
         st.markdown("**Fine-tuning: before → after**")
         st.dataframe(pd.DataFrame([
             {"measured on": f"held-out drawings ({report.held_out})", "before": report.drawings_before,
@@ -147,14 +170,14 @@ def show_results(job: Job) -> None:
             st.warning("MNIST test accuracy fell by more than 0.5 points: this model reads your style better but "
                        "MNIST worse. It is saved, but will only become the default if you confirm.",
                        icon=":material/warning:")
-    if job.state == "stopped":
-        st.warning(f"Stopped after {len(result.epoch_history)} full epoch(s). Keep the partial model?",
+    if job.state == JobState.STOPPED:
+        st.warning(f"Stopped after {outcome.epochs_completed} full epoch(s). Keep the partial model?",
                    icon=":material/pause_circle:")
         keep, discard = st.columns([1, 6])
-        keep.button("Keep it", on_click=jobs.keep_partial, type="primary")
-        discard.button("Discard", on_click=jobs.discard_partial)
-    elif job.saved is not None:
-        st.success(f"Saved as **{job.saved.id}** — pick it in the table below to use it.", icon=":material/save:")
+        keep.button("Keep it", on_click=queue.keep_partial, args=(job.id,), type="primary")
+        discard.button("Discard", on_click=queue.discard_partial, args=(job.id,))
+    elif outcome.saved is not None:
+        st.success(f"Saved as **{outcome.saved}** — pick it in the table below to use it.", icon=":material/save:")
     left, right = st.columns(2)
     left.markdown("**Per-class test accuracy**")
     left.bar_chart(pd.DataFrame({"digit": [str(d) for d in range(10)], "accuracy": test.per_class_accuracy}),
@@ -163,17 +186,16 @@ def show_results(job: Job) -> None:
     confusion = pd.DataFrame(test.confusion, index=range(10), columns=range(10))
     right.dataframe(confusion.style.background_gradient(cmap="Blues", axis=None), height=390,
                     column_config={str(d): st.column_config.NumberColumn(width=40) for d in range(10)})
-    wrong = np.flatnonzero(result.test_predicted != job.data.y_test)[:48]
-    if len(wrong):
-        tiles = np.repeat(job.data.x_test[wrong][..., None], 3, axis=3)
-        st.image(tile_grid(tiles, [f"{job.data.y_test[i]}>{result.test_predicted[i]}" for i in wrong], columns=16,
-                           tile_px=56),
-                 caption=f"Misclassified test digits (true>predicted), {len(wrong)} of "
-                         f"{int((result.test_predicted != job.data.y_test).sum())}")
+    if outcome.mistakes and outcome.test_images == len(data.y_test):  # the worker's MNIST is the page's
+        shown = outcome.mistakes[:48]
+        tiles = np.repeat(data.x_test[[i for i, _ in shown]][..., None], 3, axis=3)
+        st.image(tile_grid(tiles, [f"{data.y_test[i]}>{p}" for i, p in shown], columns=16, tile_px=56),
+                 caption=f"Misclassified test digits (true>predicted), {len(shown)} of {len(outcome.mistakes)}")
 
 
-if job is not None and not was_running:
-    show_results(job)
+latest = queue.jobs.latest()
+if latest is not None and not latest.state.active:
+    show_results(latest)
 
 
 # ---------------------------------------------------------------- saved models
