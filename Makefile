@@ -27,3 +27,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.train_throughput
 	$(BIN)/python -m bench.placement
 	$(BIN)/python -m bench.browser_latency
+	$(BIN)/python -m bench.load

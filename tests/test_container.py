@@ -103,6 +103,10 @@ def test_compose_maps_the_port_mounts_the_data_volume_and_checks_health():
     assert "/_stcore/health" in " ".join(service["healthcheck"]["test"])
     assert service["restart"] in ("unless-stopped", "always")
     assert "DIGITS_MNIST_DIR" in service["environment"]
+    worker = compose["services"]["worker"]
+    assert service["environment"]["DIGITS_WORKER"] == "external", "the dashboard must not start a worker of its own"
+    assert worker["command"] == ["python", "-m", "training.worker"]
+    assert worker["volumes"] == service["volumes"] and worker["image"] == service["image"], "same code, same data"
 
 
 def test_image_contents_are_only_what_the_app_needs(tmp_path):
@@ -165,6 +169,14 @@ def test_replayed_container_start_serves_health_and_predicts(tmp_path):
             page.locator(CANVAS).wait_for(timeout=60_000)
             draw_digit(page, 7)
             expect(page.get_by_test_id("stMetricValue")).to_have_text("7", timeout=30_000)
+            expect(page.get_by_test_id("stException")).to_have_count(0)
+            # The single container also trains: the dashboard starts its worker on the first run.
+            page.goto(f"{url}/train")
+            for label, value in (("Epochs", 1), ("Train size", 1000)):
+                page.get_by_label(label, exact=True).fill(str(value))
+                page.get_by_label(label, exact=True).press("Tab")
+            page.get_by_role("button", name="Start training").click()
+            expect(page.get_by_text("Run “run”: finished")).to_be_visible(timeout=120_000)
             expect(page.get_by_test_id("stException")).to_have_count(0)
             browser.close()
     assert snapshot(app) == before, "the app must write only to its data directory"

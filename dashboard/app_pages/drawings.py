@@ -1,10 +1,10 @@
 """My drawings: the digits people labelled on the Draw page, to review, fix, export and learn from."""
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from dashboard import session
+from dashboard.charts import digit_bars
 from dashboard.pictures import enlarge
 
 PER_PAGE = 24
@@ -27,9 +27,7 @@ labels = np.array([s.label for s in samples])
 cols = st.columns([1, 1, 2])
 cols[0].metric("Drawings", len(samples))
 cols[1].metric(f"{session.current_model_id()} gets right", f"{(predicted == labels).mean():.0%}")
-cols[2].bar_chart(pd.DataFrame({"digit": [str(d) for d in range(10)],
-                                "drawings": np.bincount(labels, minlength=10)}),
-                  x="digit", y="drawings", height=160, sort=False)
+digit_bars(np.bincount(labels, minlength=10), "drawings", height=160, where=cols[2])
 cols[0].download_button("Export .npz", store.export_npz(), file_name="my-drawings.npz", icon=":material/download:",
                         help="MNIST layout: uint8 x_train (N, 28, 28) white on black, y_train labels")
 

@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import session
+from dashboard.charts import digit_bars
 from dashboard.pictures import (CYAN, RED, colourise, mark_points, mask_with_box, overlay, rgba_on_white,
                                 thumbnail, tile_grid)
 from model.explain import conv_kernels
@@ -74,9 +75,7 @@ else:
             left.success(f"Right: labelled {true_label}", icon=":material/check:")
         else:
             left.error(f"Wrong: labelled {true_label}", icon=":material/close:")
-    right.bar_chart(pd.DataFrame({"digit": [str(d) for d in range(10)],
-                                  "probability": prediction.probabilities.astype(float)}),
-                    x="digit", y="probability", height=200, sort=False)
+    digit_bars(prediction.probabilities, "probability", height=200, where=right, percent=True)
 
 # ---------------------------------------------------------------- preprocessing stages
 st.subheader("1 · Preprocessing, stage by stage")

@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import session
+from dashboard.charts import digit_bars, line_chart
 from dashboard.hyperparam_widgets import hyperparam_inputs
 from dashboard.pictures import tile_grid
 from model.store import ModelFileError
@@ -92,7 +93,7 @@ def show_progress(progress: list[Progress]) -> None:
     st.progress(min(latest.fraction, 1.0), text=f"Epoch {latest.epoch}/{latest.epochs} · batch {latest.step}/"
                 f"{latest.steps_per_epoch} · {latest.images_per_second:,.0f} images/s · ETA {eta}")
     for column, metric in zip(st.columns(2), ("loss", "accuracy")):
-        column.line_chart(curves(progress, metric), x="epoch", y=metric, color="curve", height=240)
+        line_chart(curves(progress, metric), "epoch", metric, height=240, color="curve", where=column)
 
 
 def show_running(job: JobRecord) -> None:
@@ -180,8 +181,7 @@ def show_results(job: JobRecord) -> None:
         st.success(f"Saved as **{outcome.saved}** — pick it in the table below to use it.", icon=":material/save:")
     left, right = st.columns(2)
     left.markdown("**Per-class test accuracy**")
-    left.bar_chart(pd.DataFrame({"digit": [str(d) for d in range(10)], "accuracy": test.per_class_accuracy}),
-                   x="digit", y="accuracy", height=260, sort=False)
+    digit_bars(test.per_class_accuracy, "accuracy", height=260, where=left, percent=True)
     right.markdown("**Confusion matrix** (rows: true digit, columns: predicted)")
     confusion = pd.DataFrame(test.confusion, index=range(10), columns=range(10))
     right.dataframe(confusion.style.background_gradient(cmap="Blues", axis=None), height=390,
@@ -215,10 +215,10 @@ table = pd.DataFrame([{
 st.dataframe(table, hide_index=True, column_config={"test accuracy": st.column_config.NumberColumn(format="percent")})
 by_id = {m.id: m for m in models}
 compared = st.multiselect("Compare the training curves of", list(by_id), default=list(by_id)[:2], key="compare")
-histories = {m: pd.DataFrame(by_id[m].meta.get("history") or []) for m in compared}
-curves_by_run = pd.DataFrame({m: h.set_index("epoch")["accuracy"] for m, h in histories.items() if not h.empty})
+curves_by_run = pd.DataFrame([{"epoch": row["epoch"], "training accuracy": row["accuracy"], "model": m}
+                              for m in compared for row in by_id[m].meta.get("history") or []])
 if not curves_by_run.empty:
-    st.line_chart(curves_by_run, height=240, x_label="epoch", y_label="training accuracy")
+    line_chart(curves_by_run, "epoch", "training accuracy", height=240, color="model")
 
 model = by_id[st.selectbox("Model", list(by_id), index=min(1, len(models) - 1), key="model_actions",
                            format_func=lambda m: f"{m} ({by_id[m].test_accuracy:.2%})" if by_id[m].test_accuracy

@@ -1,0 +1,13 @@
+"""The yardstick for ``bench/load.py``: a Streamlit page holding only the Draw page's canvas and a metric.
+
+Whatever a stroke costs the server here is the price of the canvas component and Streamlit itself;
+the dashboard's Draw page is judged by how much it adds on top.
+"""
+
+import streamlit as st
+from streamlit_drawable_canvas import st_canvas
+
+canvas = st_canvas(stroke_width=18, stroke_color="#000000", background_color="#ffffff", height=280, width=280,
+                   return_image_data=True, key="canvas")
+ink = 0 if canvas.image_data is None else int((canvas.image_data[..., :3] < 128).any(axis=2).sum())
+st.metric("Ink pixels", ink)

@@ -1,0 +1,44 @@
+"""The dashboard's charts, as plain Vega-Lite specs.
+
+``st.bar_chart`` and ``st.line_chart`` build an Altair chart and validate it against the Vega-Lite
+JSON schema on every call: measured with py-spy, that validation cost the server more CPU per stroke
+than preprocessing and prediction together, for every session drawing (and once a second for every
+Train page watching a run). ``st.vega_lite_chart`` with a dict spec skips Altair, and the chart looks
+the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+
+def digit_bars(values: Sequence[float], measure: str, height: int, where: DeltaGenerator | None = None,
+               percent: bool = False) -> None:
+    """One bar per digit 0–9 (probabilities, accuracies, counts), digits in order on the x axis."""
+    rows = [{"digit": str(d), measure: float(v)} for d, v in enumerate(values)]
+    y = {"field": measure, "type": "quantitative", "title": measure}
+    if percent:
+        y |= {"axis": {"format": "%"}, "scale": {"domain": [0, 1]}}
+    (where or st).vega_lite_chart({
+        "data": {"values": rows},
+        "mark": {"type": "bar", "tooltip": True},
+        "encoding": {"x": {"field": "digit", "type": "ordinal", "sort": None, "axis": {"labelAngle": 0}}, "y": y},
+    }, height=height, width="stretch")
+
+
+def line_chart(frame: pd.DataFrame, x: str, y: str, height: int, color: str | None = None,
+               where: DeltaGenerator | None = None) -> None:
+    """Lines of ``y`` against ``x`` from a long-format frame, one line per value of ``color``."""
+    encoding = {"x": {"field": x, "type": "quantitative"}, "y": {"field": y, "type": "quantitative",
+                                                                  "scale": {"zero": False}}}
+    if color is not None:
+        encoding["color"] = {"field": color, "type": "nominal", "title": None}
+    (where or st).vega_lite_chart({
+        "data": {"values": frame.to_dict("records")},
+        "mark": {"type": "line", "tooltip": True, "point": {"size": 12}},
+        "encoding": encoding,
+    }, height=height, width="stretch")
