@@ -3,8 +3,9 @@
 ``st.bar_chart`` and ``st.line_chart`` build an Altair chart and validate it against the Vega-Lite
 JSON schema on every call: measured with py-spy, that validation cost the server more CPU per stroke
 than preprocessing and prediction together, for every session drawing (and once a second for every
-Train page watching a run). ``st.vega_lite_chart`` with a dict spec skips Altair, and the chart looks
-the same.
+Train page watching a run). ``st.vega_lite_chart`` with a dict spec skips Altair. Its data sits inside
+a one-layer spec: top-level ``data`` is converted through pandas to Arrow on every call (another ~2 ms
+for ten bars), nested data travels as the few bytes of JSON it is.
 """
 
 from __future__ import annotations
@@ -23,11 +24,8 @@ def digit_bars(values: Sequence[float], measure: str, height: int, where: DeltaG
     y = {"field": measure, "type": "quantitative", "title": measure}
     if percent:
         y |= {"axis": {"format": "%"}, "scale": {"domain": [0, 1]}}
-    (where or st).vega_lite_chart({
-        "data": {"values": rows},
-        "mark": {"type": "bar", "tooltip": True},
-        "encoding": {"x": {"field": "digit", "type": "ordinal", "sort": None, "axis": {"labelAngle": 0}}, "y": y},
-    }, height=height, width="stretch")
+    _chart(rows, {"type": "bar", "tooltip": True},
+           {"x": {"field": "digit", "type": "ordinal", "sort": None, "axis": {"labelAngle": 0}}, "y": y}, height, where)
 
 
 def line_chart(frame: pd.DataFrame, x: str, y: str, height: int, color: str | None = None,
@@ -37,8 +35,9 @@ def line_chart(frame: pd.DataFrame, x: str, y: str, height: int, color: str | No
                                                                   "scale": {"zero": False}}}
     if color is not None:
         encoding["color"] = {"field": color, "type": "nominal", "title": None}
-    (where or st).vega_lite_chart({
-        "data": {"values": frame.to_dict("records")},
-        "mark": {"type": "line", "tooltip": True, "point": {"size": 12}},
-        "encoding": encoding,
-    }, height=height, width="stretch")
+    _chart(frame.to_dict("records"), {"type": "line", "tooltip": True, "point": {"size": 12}}, encoding, height, where)
+
+
+def _chart(rows: list[dict], mark: dict, encoding: dict, height: int, where: DeltaGenerator | None) -> None:
+    layer = {"data": {"values": rows}, "mark": mark, "encoding": encoding}
+    (where or st).vega_lite_chart({"layer": [layer]}, height=height, width="stretch")

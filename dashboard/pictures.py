@@ -5,6 +5,9 @@ Pure numpy/PIL (no matplotlib figures), so reruns allocate nothing that must be 
 
 from __future__ import annotations
 
+import base64
+import io
+
 import numpy as np
 from matplotlib import colormaps
 from PIL import Image, ImageDraw
@@ -19,6 +22,17 @@ def enlarge(image: np.ndarray, size: int = 168) -> np.ndarray:
     if image.dtype != np.uint8:
         image = (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)
     return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
+
+
+def png_data_url(image: np.ndarray) -> str:
+    """A small picture as an inline ``data:`` URL for ``st.image``.
+
+    For pictures that change on every stroke: a plain array goes through Streamlit's media file store
+    and costs the server an extra HTTP request per stroke for the browser to fetch it.
+    """
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def thumbnail(image: np.ndarray, size: int = 168, fill: int | None = 0) -> np.ndarray:

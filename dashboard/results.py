@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.charts import digit_bars
-from dashboard.pictures import enlarge
+from dashboard.pictures import enlarge, png_data_url
 from model.predictor import Prediction
 
 
@@ -26,5 +26,5 @@ def show_prediction(prediction: Prediction | None, prompt: str) -> None:
         top = ", ".join(f"{d} ({p:.0%})" for d, p in prediction.top(3))
         st.warning(f"Not sure — the three most likely: {top}.", icon=":material/help:")
     digit_bars(prediction.probabilities, "probability", height=220, percent=True)
-    st.image(enlarge(prediction.preprocessed.image, 112), width=112,
+    st.image(png_data_url(enlarge(prediction.preprocessed.image, 112)), width=112,
              caption="What the model saw: the 28×28 input after preprocessing")

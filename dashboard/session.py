@@ -16,7 +16,7 @@ from dashboard.lean_reruns import freeze_loaded_heap
 from model.explain import Explainer
 from model.predictor import Prediction, Predictor
 from model.preprocess import to_model_input
-from model.store import SHIPPED_ID, ModelFileError, ModelInfo, ModelStore
+from model.store import SHIPPED_ID, ModelFileError, ModelStore
 from training.data import MnistData, load_mnist
 from training.feedback import FeedbackStore
 from training.queue import TrainingQueue
@@ -43,11 +43,6 @@ def current_model_id() -> str:
     return st.session_state.get(MODEL_KEY) or store().active_id()
 
 
-def _version(info: ModelInfo) -> tuple[str, str, float]:
-    """Cache key of a model file: id, path and modification time (a re-saved file is reloaded)."""
-    return info.id, str(info.path), info.path.stat().st_mtime
-
-
 @st.cache_resource(max_entries=4, show_spinner="Loading the model…")
 def _load_predictor(model_id: str, path: str, mtime: float) -> Predictor:
     predictor = Predictor.load(path)
@@ -60,29 +55,35 @@ def _load_explainer(model_id: str, path: str, mtime: float) -> Explainer:
     return Explainer(_load_predictor(model_id, path, mtime).model)
 
 
-def model_version() -> tuple[str, str, float]:
-    """The session's model as a cache key; a missing or damaged run falls back to the shipped model.
+def _session_model() -> tuple[Predictor, tuple[str, str, float]]:
+    """The session's Predictor and its cache key (id, path, modification time: a re-saved file is reloaded).
 
-    Loads (or finds in the cache) its Predictor on the way, so a damaged file is caught here; if even
-    the shipped model is unusable the page says so and stops, instead of showing a traceback.
+    Runs on every stroke, so it only stats the file and looks the model up in the cache once. A missing or
+    damaged run falls back to the shipped model; if even that is unusable the page says so and stops,
+    instead of showing a traceback.
     """
     model_id = current_model_id()
     try:
-        version = _version(store().get(model_id))
-        _load_predictor(*version)
-        return version
+        path = store().model_path(model_id)
+        version = (model_id, str(path), path.stat().st_mtime)
+        return _load_predictor(*version), version
     except (ModelFileError, OSError) as exc:
         if model_id != SHIPPED_ID:
             st.warning(f"Model {model_id} could not be loaded ({exc}); using the shipped model instead.")
             st.session_state[MODEL_KEY] = SHIPPED_ID
-            return model_version()
+            return _session_model()
         st.error(f"The shipped model cannot be loaded: {exc}. Restore model/weights/default.keras "
                  "(e.g. `git checkout model/weights`) and restart the dashboard.", icon=":material/error:")
         st.stop()
 
 
+def model_version() -> tuple[str, str, float]:
+    """The session's model as a cache key (for caches of things computed from it)."""
+    return _session_model()[1]
+
+
 def predictor() -> Predictor:
-    return _load_predictor(*model_version())
+    return _session_model()[0]
 
 
 def explainer() -> Explainer:

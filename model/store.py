@@ -141,21 +141,30 @@ class ModelStore:
     def all(self) -> list[ModelInfo]:
         return [self.shipped(), *self.runs()]
 
-    def get(self, model_id: str) -> ModelInfo:
+    def model_path(self, model_id: str) -> Path:
+        """The model file of ``model_id``, checked to exist, without reading its description.
+
+        Cheap enough for every stroke (the description of a run can be hundreds of lines of JSON).
+        """
         if model_id == SHIPPED_ID:
-            return self.shipped()
+            return SHIPPED_MODEL
         if not _RUN_ID.match(model_id):
             raise ModelFileError(f"{model_id!r} is not a valid run id")
-        run = self.runs_dir / model_id
-        if not (run / "model.keras").is_file():
+        path = self.runs_dir / model_id / "model.keras"
+        if not path.is_file():
             raise ModelFileError(f"no saved run {model_id!r} in {self.runs_dir}")
-        return ModelInfo(model_id, run / "model.keras", _read_json(run / "run.json"))
+        return path
+
+    def get(self, model_id: str) -> ModelInfo:
+        path = self.model_path(model_id)
+        return self.shipped() if model_id == SHIPPED_ID else ModelInfo(model_id, path, _read_json(path.with_name("run.json")))
 
     def active_id(self) -> str:
         """The server's default model; falls back to the shipped one if the pointer is stale or damaged."""
         chosen = _read_json(self.root / "active.json").get("model", SHIPPED_ID)
         try:
-            return self.get(chosen).id
+            self.model_path(chosen)
+            return chosen
         except ModelFileError:
             return SHIPPED_ID
 

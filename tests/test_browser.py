@@ -19,7 +19,8 @@ TIMEOUT = 30_000
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
-    env = {"DIGITS_DATA_DIR": str(tmp_path_factory.mktemp("app-data")), "DIGITS_MNIST_NO_DOWNLOAD": "1"}
+    env = {"DIGITS_DATA_DIR": str(tmp_path_factory.mktemp("app-data")), "DIGITS_MNIST_NO_DOWNLOAD": "1",
+           "DIGITS_WORKER_IDLE_EXIT": "30"}  # the worker the app starts does not outlive the tests for long
     with running_app(env) as url:
         yield url
 
@@ -162,6 +163,57 @@ def test_train_stop_keep_train_again_and_use_the_model(page):
     page.locator(CANVAS).wait_for(timeout=60_000)
     draw_digit(page, 1)
     expect(prediction(page)).to_have_count(1, timeout=TIMEOUT)
+
+
+def test_two_sessions_keep_getting_answers_while_a_run_trains(browser, app_url):
+    """Training runs in the worker process: drawing stays live for everyone while it trains."""
+    teacher = browser.new_context(viewport={"width": 1300, "height": 1000}).new_page()
+    teacher.goto(f"{app_url}/train")
+    expect(teacher.get_by_text("bundled MNIST sample")).to_be_visible(timeout=TIMEOUT)
+    _set_number(teacher, "Epochs", 30)
+    teacher.get_by_label("Run name").fill("background")
+    teacher.get_by_role("button", name="Start training").click()
+    expect(teacher.get_by_text("Epoch 1/30")).to_be_visible(timeout=60_000)
+    students = [browser.new_context(viewport={"width": 1300, "height": 1000}).new_page() for _ in range(2)]
+    for student in students:
+        student.goto(app_url)
+        student.locator(CANVAS).wait_for(timeout=60_000)
+    for digits in ((7, 1), (0, 3)):
+        for student, digit in zip(students, digits):
+            draw_digit(student, digit)
+        for student, digit in zip(students, digits):
+            expect(prediction(student)).to_have_text(str(digit), timeout=TIMEOUT)
+            clear_canvas(student)
+    expect(teacher.get_by_text("Run “background”: running")).to_be_visible()
+    teacher.get_by_role("button", name="Stop").click()
+    teacher.get_by_role("button", name="Discard").click(timeout=60_000)
+    expect(teacher.get_by_text("Run “background”: discarded")).to_be_visible(timeout=TIMEOUT)
+    for page in (teacher, *students):
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+        page.context.close()
+
+
+def test_queue_shows_each_job_s_place_and_a_queued_job_can_be_cancelled(browser, app_url):
+    page = browser.new_context(viewport={"width": 1300, "height": 1000}).new_page()
+    page.goto(f"{app_url}/train")
+    expect(page.get_by_text("bundled MNIST sample")).to_be_visible(timeout=TIMEOUT)
+    for name in ("long-one", "waiting-one"):
+        if not page.get_by_label("Epochs", exact=True).is_visible():
+            page.get_by_test_id("stExpander").get_by_text("Settings").click()
+        _set_number(page, "Epochs", 30)
+        page.get_by_label("Run name").fill(name)
+        page.get_by_role("button", name=re.compile("Start training|Add to the queue")).click()
+        expect(page.get_by_text(name).first).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_text("Waiting in the queue (1)")).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_text("1. waiting-one")).to_be_visible()
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_text("Waiting in the queue")).to_have_count(0, timeout=TIMEOUT)
+    expect(page.get_by_text("Run “long-one”: running")).to_be_visible(timeout=60_000)
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_role("button", name="Discard").click(timeout=60_000)
+    expect(page.get_by_text("Run “long-one”: discarded")).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    page.context.close()
 
 
 def test_correct_a_drawing_see_it_in_my_drawings_and_delete_it(page):
