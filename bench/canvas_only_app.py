@@ -7,7 +7,8 @@ the dashboard's Draw page is judged by how much it adds on top.
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-canvas = st_canvas(stroke_width=18, stroke_color="#000000", background_color="#ffffff", height=280, width=280,
+# The Draw page's canvas as a student finds it: 18 px black pen on the transparent "white paper".
+canvas = st_canvas(stroke_width=18, stroke_color="#000000", background_color="", height=280, width=280,
                    return_image_data=True, key="canvas")
-ink = 0 if canvas.image_data is None else int((canvas.image_data[..., :3] < 128).any(axis=2).sum())
+ink = 0 if canvas.image_data is None else int((canvas.image_data[..., 3] > 0).sum())
 st.metric("Ink pixels", ink)

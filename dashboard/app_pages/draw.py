@@ -11,7 +11,9 @@ from model.predictor import Prediction
 from model.preprocess import ImageError
 
 CANVAS_SIDE = 280
-INK_STYLES = {"Black ink on white": ("#000000", "#ffffff"), "White chalk on black": ("#ffffff", "#000000")}
+# (ink, paper) colours. White paper is the canvas left transparent over the white page: the ink is then the
+# drawing's alpha channel, the cheapest way through preprocessing on every stroke.
+INK_STYLES = {"Black ink on white": ("#000000", ""), "White chalk on black": ("#ffffff", "#000000")}
 PROMPT = "Draw a digit on the canvas — the prediction follows your pen."
 
 st.title("Draw a digit")
@@ -27,7 +29,7 @@ def drawing_area() -> None:
         pen, style = st.columns([1, 1])
         width = pen.slider("Pen width", 4, 40, 18, key="pen_width")
         ink, paper = INK_STYLES[style.selectbox("Ink", list(INK_STYLES), key="ink_style")]
-        key = f"canvas-{paper}"
+        key = f"canvas-{paper or 'white'}"
         if key not in st.session_state:  # a fresh canvas (first visit or back from another page): restore strokes
             st.session_state["canvas_initial"] = st.session_state.get("canvas_strokes")
         canvas = st_canvas(stroke_width=width, stroke_color=ink, background_color=paper, height=CANVAS_SIDE,
