@@ -111,7 +111,7 @@ def show_waiting(waiting: list[JobRecord]) -> None:
     for place, job in enumerate(waiting, start=1):
         text, cancel = st.columns([6, 1], vertical_alignment="center")
         hp = job.spec.hyperparams
-        text.markdown(f"{place}. **{job.spec.name}** — {hp.epochs} epoch(s) × {hp.train_size:,} images"
+        text.markdown(f"Place {place}: **{job.spec.name}** — {hp.epochs} epoch(s) × {hp.train_size:,} images"
                       + (", fine-tuning" if job.spec.fine_tune_from else ""))
         cancel.button("Cancel", key=f"cancel-{job.id}", on_click=cancel_job, args=(job.id,))
 
