@@ -218,6 +218,32 @@ def test_queue_shows_each_job_s_place_and_a_queued_job_can_be_cancelled(browser,
     page.context.close()
 
 
+def test_a_run_goes_on_through_a_web_server_restart_and_the_page_picks_it_up(browser, tmp_path):
+    env = {"DIGITS_DATA_DIR": str(tmp_path), "DIGITS_MNIST_NO_DOWNLOAD": "1", "DIGITS_WORKER_IDLE_EXIT": "30"}
+    context = browser.new_context(viewport={"width": 1300, "height": 1000})
+    page = context.new_page()
+    with running_app(env) as url:
+        page.goto(f"{url}/train")
+        expect(page.get_by_text("bundled MNIST sample")).to_be_visible(timeout=TIMEOUT)
+        _set_number(page, "Epochs", 30)
+        page.get_by_label("Run name").fill("survivor")
+        page.get_by_role("button", name="Start training").click()
+        expect(page.get_by_text("Epoch 1/30")).to_be_visible(timeout=60_000)
+        before = _steps_done(page)
+    with running_app(env) as url:  # a new web server on the same data directory
+        page.goto(f"{url}/train")
+        expect(page.get_by_text("Run “survivor”: running")).to_be_visible(timeout=60_000)
+        expect(page.get_by_test_id("stProgress")).to_be_visible()
+        first = _steps_done(page)
+        page.wait_for_timeout(3000)
+        assert _steps_done(page) > first > before, "the same run kept training and the new server follows it"
+        page.get_by_role("button", name="Stop").click()
+        page.get_by_role("button", name="Discard").click(timeout=60_000)
+        expect(page.get_by_text("Run “survivor”: discarded")).to_be_visible(timeout=TIMEOUT)
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+    context.close()
+
+
 def test_correct_a_drawing_see_it_in_my_drawings_and_delete_it(page):
     draw_digit(page, 7)
     expect(prediction(page)).to_have_text("7", timeout=TIMEOUT)
