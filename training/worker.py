@@ -1,7 +1,8 @@
 """The training worker: ``python -m training.worker`` runs the queued training jobs, one at a time.
 
 Training is kept out of the web server: a run there took both cores from every session drawing, and
-died with the server. This process instead runs at low CPU priority (``nice``) with TensorFlow's
+died with the server. This process instead runs at the lowest CPU priority (Linux's ``SCHED_IDLE``:
+it gets a core only when nothing else wants it; ``nice`` 19 elsewhere) with TensorFlow's
 thread pools capped below the machine's core count, so the web server always has a core for the
 canvas; it outlives web-server restarts, and the Train page follows it through the job records.
 
@@ -148,6 +149,16 @@ def describe_job(result, data, drawings, report) -> dict:
     return meta
 
 
+def lower_priority() -> str:
+    """Run only on CPU time the web server and the browsers leave over; before any thread starts (they inherit it)."""
+    os.nice(19)
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):  # not Linux, or not allowed: nice 19 alone
+        return "nice 19"
+    return "SCHED_IDLE"
+
+
 def cap_threads(threads: int) -> None:
     """Limit TensorFlow's thread pools; must run before TensorFlow executes anything."""
     import tensorflow as tf
@@ -166,7 +177,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the dashboard's queued training jobs, one at a time.")
     parser.add_argument("--threads", type=int, default=int(os.environ.get("DIGITS_WORKER_THREADS") or default_threads()),
                         help="TensorFlow threads (default: the cores available minus one, at least 1)")
-    parser.add_argument("--nice", type=int, default=10, help="CPU priority increment (default 10: drawing comes first)")
     parser.add_argument("--idle-exit", type=float, metavar="SECONDS",
                         help="exit once the queue has been empty this long (0: as soon as it is empty)")
     args = parser.parse_args(argv)
@@ -175,13 +185,13 @@ def main(argv: list[str] | None = None) -> int:
     if not lock.acquire():
         print(f"a training worker is already running for {root}; this one exits", flush=True)
         return 0
-    os.nice(args.nice)
+    priority = lower_priority()
     cap_threads(args.threads)
     worker = Worker(TrainingQueue(root))
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: worker.shutdown.set())
     orphaned = worker.queue.jobs.fail_stale(silent_for=0)  # we hold the lock: nobody else runs these
-    print(f"training worker {worker.name} serving {root}: {args.threads} TensorFlow thread(s), nice +{args.nice}"
+    print(f"training worker {worker.name} serving {root}: {args.threads} TensorFlow thread(s), {priority}"
           + (f"; marked {orphaned} job(s) of a dead worker failed" if orphaned else ""), flush=True)
     try:
         worker.serve(args.idle_exit)
