@@ -115,6 +115,21 @@ def _set_number(page, label: str, value: int) -> None:
     field.press("Tab")
 
 
+def _start_run(page, name: str, epochs: int, button: str = "Start training") -> None:
+    """Fill in the Train page's settings (opening them if folded away) and press Start / Add to the queue."""
+    if not page.get_by_label("Epochs", exact=True).is_visible():
+        page.get_by_test_id("stExpander").get_by_text("Settings").click()
+    _set_number(page, "Epochs", epochs)
+    page.get_by_label("Run name").fill(name)
+    page.get_by_role("button", name=button).click()
+
+
+def _stop_and_discard(page, name: str) -> None:
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_role("button", name="Discard").click(timeout=60_000)
+    expect(page.get_by_text(f"Run “{name}”: discarded")).to_be_visible(timeout=TIMEOUT)
+
+
 def _steps_done(page) -> int:
     """Batches done so far, read from the progress bar's text ("Epoch e/E · batch s/S · …")."""
     text = page.get_by_test_id("stProgress").inner_text()
@@ -170,9 +185,7 @@ def test_two_sessions_keep_getting_answers_while_a_run_trains(browser, app_url):
     teacher = browser.new_context(viewport={"width": 1300, "height": 1000}).new_page()
     teacher.goto(f"{app_url}/train")
     expect(teacher.get_by_text("bundled MNIST sample")).to_be_visible(timeout=TIMEOUT)
-    _set_number(teacher, "Epochs", 30)
-    teacher.get_by_label("Run name").fill("background")
-    teacher.get_by_role("button", name="Start training").click()
+    _start_run(teacher, "background", epochs=30)
     expect(teacher.get_by_text("Epoch 1/30")).to_be_visible(timeout=60_000)
     students = [browser.new_context(viewport={"width": 1300, "height": 1000}).new_page() for _ in range(2)]
     for student in students:
@@ -185,9 +198,7 @@ def test_two_sessions_keep_getting_answers_while_a_run_trains(browser, app_url):
             expect(prediction(student)).to_have_text(str(digit), timeout=TIMEOUT)
             clear_canvas(student)
     expect(teacher.get_by_text("Run “background”: running")).to_be_visible()
-    teacher.get_by_role("button", name="Stop").click()
-    teacher.get_by_role("button", name="Discard").click(timeout=60_000)
-    expect(teacher.get_by_text("Run “background”: discarded")).to_be_visible(timeout=TIMEOUT)
+    _stop_and_discard(teacher, "background")
     for page in (teacher, *students):
         expect(page.get_by_test_id("stException")).to_have_count(0)
         page.context.close()
@@ -197,23 +208,16 @@ def test_queue_shows_each_job_s_place_and_a_queued_job_can_be_cancelled(browser,
     page = browser.new_context(viewport={"width": 1300, "height": 1000}).new_page()
     page.goto(f"{app_url}/train")
     expect(page.get_by_text("bundled MNIST sample")).to_be_visible(timeout=TIMEOUT)
-    _set_number(page, "Epochs", 30)
-    page.get_by_label("Run name").fill("long-one")
-    page.get_by_role("button", name="Start training").click()
+    _start_run(page, "long-one", epochs=30)
     expect(page.get_by_text("Run “long-one”: running")).to_be_visible(timeout=60_000)
     expect(page.get_by_label("Epochs", exact=True)).to_be_hidden()  # settings fold away while a run trains
-    page.get_by_test_id("stExpander").get_by_text("Settings").click()
-    _set_number(page, "Epochs", 30)
-    page.get_by_label("Run name").fill("waiting-one")
-    page.get_by_role("button", name="Add to the queue").click()
+    _start_run(page, "waiting-one", epochs=30, button="Add to the queue")
     expect(page.get_by_text("Waiting in the queue (1)")).to_be_visible(timeout=TIMEOUT)
     expect(page.get_by_text("Place 1: waiting-one")).to_be_visible()
     page.get_by_role("button", name="Cancel").click()
     expect(page.get_by_text("Waiting in the queue")).to_have_count(0, timeout=TIMEOUT)
     expect(page.get_by_text("Run “long-one”: running")).to_be_visible(timeout=60_000)
-    page.get_by_role("button", name="Stop").click()
-    page.get_by_role("button", name="Discard").click(timeout=60_000)
-    expect(page.get_by_text("Run “long-one”: discarded")).to_be_visible(timeout=TIMEOUT)
+    _stop_and_discard(page, "long-one")
     expect(page.get_by_test_id("stException")).to_have_count(0)
     page.context.close()
 
@@ -225,9 +229,7 @@ def test_a_run_goes_on_through_a_web_server_restart_and_the_page_picks_it_up(bro
     with running_app(env) as url:
         page.goto(f"{url}/train")
         expect(page.get_by_text("bundled MNIST sample")).to_be_visible(timeout=TIMEOUT)
-        _set_number(page, "Epochs", 30)
-        page.get_by_label("Run name").fill("survivor")
-        page.get_by_role("button", name="Start training").click()
+        _start_run(page, "survivor", epochs=30)
         expect(page.get_by_text("Epoch 1/30")).to_be_visible(timeout=60_000)
         before = _steps_done(page)
     with running_app(env) as url:  # a new web server on the same data directory
@@ -237,9 +239,7 @@ def test_a_run_goes_on_through_a_web_server_restart_and_the_page_picks_it_up(bro
         first = _steps_done(page)
         page.wait_for_timeout(3000)
         assert _steps_done(page) > first > before, "the same run kept training and the new server follows it"
-        page.get_by_role("button", name="Stop").click()
-        page.get_by_role("button", name="Discard").click(timeout=60_000)
-        expect(page.get_by_text("Run “survivor”: discarded")).to_be_visible(timeout=TIMEOUT)
+        _stop_and_discard(page, "survivor")
         expect(page.get_by_test_id("stException")).to_have_count(0)
     context.close()
 

@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from model.store import data_dir
+from training import database
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS samples (
@@ -56,15 +57,10 @@ class FeedbackStore:
 
     def __init__(self, path: Path | None = None):
         self.path = Path(path) if path is not None else data_dir() / "feedback.sqlite3"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute(SCHEMA)
+        database.create(self.path, SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")
-        return db
+        return database.connect(self.path, "synchronous=FULL")
 
     def add(self, model_input: np.ndarray, label: int, raw: np.ndarray | None = None, predicted: int | None = None,
             probabilities: np.ndarray | None = None, model: str | None = None) -> int:

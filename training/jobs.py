@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from model.store import data_dir
+from training import database
 from training.evaluation import Evaluation
 from training.finetune import FineTuneReport
 from training.hyperparams import Hyperparams
@@ -157,15 +158,10 @@ class JobStore:
 
     def __init__(self, root: Path | None = None):
         self.path = (Path(root) if root is not None else data_dir()) / "jobs.sqlite3"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.executescript(SCHEMA)
+        database.create(self.path, SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA foreign_keys=ON")
-        return db
+        return database.connect(self.path, "foreign_keys=ON")
 
     def _update(self, sql: str, *args: Any) -> bool:
         """Run one UPDATE; True if it changed a row (the state it required was there)."""

@@ -1,0 +1,26 @@
+"""SQLite connections for the records kept in the data directory (labelled drawings, training jobs).
+
+WAL mode: readers (every web server drawing the pages) never wait for a writer (a session labelling a
+drawing, the worker reporting progress); writers wait on the lock for up to 30 s instead of failing.
+Each call opens its own connection, so the stores are safe from any thread or process.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+
+def connect(path: Path, *pragmas: str) -> sqlite3.Connection:
+    """Open ``path`` in WAL mode with the extra ``PRAGMA`` statements given (e.g. ``"synchronous=FULL"``)."""
+    db = sqlite3.connect(path, timeout=30)
+    for pragma in ("journal_mode=WAL", *pragmas):
+        db.execute(f"PRAGMA {pragma}")
+    return db
+
+
+def create(path: Path, schema: str) -> None:
+    """Make the folder and the tables (``CREATE TABLE IF NOT EXISTS …``) of a store."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with connect(path) as db:
+        db.executescript(schema)
