@@ -97,6 +97,19 @@ def test_stop_then_keep_or_discard_the_partial_model(queue, serving):
         queue.keep_partial(again.id)
 
 
+def test_a_stopped_run_keeps_waiting_for_a_decision_while_the_worker_moves_on(queue, serving):
+    long, small = queue.submit(JobSpec(LONG, "stopped-early")), queue.submit(JobSpec(SMALL, "next"))
+    wait_for(lambda: queue.jobs.progress(long.id), what="progress")
+    queue.stop(long.id)
+    wait_for(lambda: queue.jobs.get(small.id).state == JobState.FINISHED)
+    assert queue.jobs.latest().id == small.id
+    assert [j.id for j in queue.jobs.stopped()] == [long.id], "still waiting for keep or discard"
+    kept = queue.keep_partial(long.id)
+    assert queue.jobs.stopped() == [] and kept.id.endswith("stopped-early-partial")
+    with pytest.raises(JobError, match="no partial model waiting any more: it is kept"):
+        queue.keep_partial(long.id)  # a second browser, or a double click
+
+
 def test_impossible_settings_never_queue_a_job(queue):
     with pytest.raises(HyperparamError):
         queue.submit(JobSpec(Hyperparams(batch_size=1)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import fields
 from pathlib import Path
@@ -10,6 +11,9 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.hyperparam_widgets import GROUPS
 from training.hyperparams import Hyperparams
+from training.jobs import JobSpec, JobState
+from training.queue import TrainingQueue
+from training.worker import Worker
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "streamlit_app.py")
 
@@ -53,6 +57,27 @@ def test_a_one_epoch_run_on_the_sample_shows_test_accuracy_and_the_confusion_mat
     assert float(accuracy.value.rstrip("%")) > 80
     assert any("Confusion matrix" in md.value for md in at.markdown)
     assert any("apptest" in s.value for s in at.success)
+
+
+def test_a_run_stopped_earlier_still_offers_keep_and_discard(monkeypatch):
+    monkeypatch.setenv("DIGITS_WORKER", "external")
+    queue = TrainingQueue()
+    stopped = queue.submit(JobSpec(Hyperparams(epochs=20, batch_size=32, train_size=3000), "earlier"))
+    later = queue.submit(JobSpec(Hyperparams(epochs=1, batch_size=32, train_size=1000), "later"))
+    worker = Worker(queue)
+    thread = threading.Thread(target=worker.serve, kwargs={"idle_exit": 0}, daemon=True)
+    thread.start()
+    while not queue.jobs.progress(stopped.id):
+        time.sleep(0.1)
+    queue.stop(stopped.id)
+    thread.join(timeout=180)
+    assert queue.jobs.get(later.id).state == JobState.FINISHED
+    at = open_train()
+    assert any(h.value == "Run “later”: finished" for h in at.subheader)
+    assert any("“earlier” was stopped after" in w.value for w in at.warning)
+    at.button(key=f"keep-{stopped.id}").click().run()
+    assert not at.exception and queue.jobs.get(stopped.id).state == JobState.KEPT
+    assert not any("“earlier” was stopped after" in w.value for w in at.warning)
 
 
 def test_impossible_settings_get_a_clear_message():

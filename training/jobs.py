@@ -148,6 +148,11 @@ class JobRecord:
     outcome: JobOutcome | None
 
     @property
+    def no_decision_pending(self) -> str:
+        """What to say to a Keep or Discard that comes too late (another browser, or a double click)."""
+        return f"Run “{self.spec.name}” has no partial model waiting any more: it is {self.state}."
+
+    @property
     def staging_key(self) -> str:
         """Where a stopped job's partial model waits in the model store."""
         return f"job-{self.id}"
@@ -199,6 +204,10 @@ class JobStore:
         found = self._select("started IS NOT NULL", order="started DESC LIMIT 1")
         return found[0] if found else None
 
+    def stopped(self) -> list[JobRecord]:
+        """Stopped runs whose partial model waits for someone to keep or discard it, oldest first."""
+        return self._select("state = ?", JobState.STOPPED)
+
     def progress(self, job_id: int, after: int = 0) -> list[Progress]:
         """The job's progress reports, oldest first (from report number ``after`` on)."""
         with self._connect() as db:
@@ -220,7 +229,8 @@ class JobStore:
         """Take a queued job out of the queue; it will never start."""
         if not self._update("UPDATE jobs SET state = ?, ended = ? WHERE id = ? AND state = ?",
                             JobState.CANCELLED, time.time(), job_id, JobState.QUEUED):
-            raise JobError(f"job {job_id} is no longer waiting (it is {self.get(job_id).state}): nothing to cancel")
+            job = self.get(job_id)
+            raise JobError(f"Run “{job.spec.name}” is no longer waiting in the queue: it is {job.state}.")
         return self.get(job_id)
 
     def request_stop(self, job_id: int) -> None:
@@ -234,7 +244,7 @@ class JobStore:
             outcome = replace(outcome, saved=saved)
         if not self._update("UPDATE jobs SET state = ?, outcome = ? WHERE id = ? AND state = ?",
                             state, outcome.to_json() if outcome else None, job_id, JobState.STOPPED):
-            raise JobError(f"job {job_id} has no partial model waiting (it is {self.get(job_id).state})")  # raced
+            raise JobError(self.get(job_id).no_decision_pending)  # someone else decided a moment ago
         return self.get(job_id)
 
     # ---- working (the training worker)

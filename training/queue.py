@@ -116,7 +116,7 @@ class TrainingQueue:
     def keep_partial(self, job_id: int) -> ModelInfo:
         record = self.jobs.get(job_id)
         if record.state != JobState.STOPPED:
-            raise JobError(f"job {job_id} has no partial model waiting (it is {record.state})")
+            raise JobError(record.no_decision_pending)
         info = self.models.keep_staged(record.staging_key, name=f"{record.spec.name}-partial")
         self.jobs.settle(job_id, JobState.KEPT, saved=info.id)
         return info

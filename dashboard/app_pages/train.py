@@ -114,13 +114,14 @@ def show_waiting(waiting: list[JobRecord]) -> None:
         hp = job.spec.hyperparams
         text.markdown(f"Place {place}: **{job.spec.name}** — {hp.epochs} epoch(s) × {hp.train_size:,} images"
                       + (", fine-tuning" if job.spec.fine_tune_from else ""))
-        cancel.button("Cancel", key=f"cancel-{job.id}", on_click=cancel_job, args=(job.id,))
+        cancel.button("Cancel", key=f"cancel-{job.id}", on_click=act_on_job, args=(queue.cancel, job.id))
 
 
-def cancel_job(job_id: int) -> None:
+def act_on_job(action, job_id: int) -> None:
+    """Cancel, keep or discard; someone else (or a double click) may have got there first: say so."""
     try:
-        queue.cancel(job_id)
-    except JobError as exc:
+        action(job_id)
+    except (JobError, ModelFileError) as exc:
         st.session_state["train_message"] = ("warning", str(exc))
 
 
@@ -138,8 +139,8 @@ def live() -> None:
         if not running:
             st.caption("Waiting for the training worker to start…")
             queue.ensure_worker()
-    if bool(active) != bool(active_at_start):
-        st.rerun()  # a run started or the last one ended: redraw the whole page (settings, results)
+    if [job.id for job in active] != [job.id for job in active_at_start]:
+        st.rerun()  # a run started, ended or left the queue: redraw the whole page (settings, results)
 
 
 live()
@@ -173,11 +174,7 @@ def show_results(job: JobRecord) -> None:
                        "MNIST worse. It is saved, but will only become the default if you confirm.",
                        icon=":material/warning:")
     if job.state == JobState.STOPPED:
-        st.warning(f"Stopped after {outcome.epochs_completed} full epoch(s). Keep the partial model?",
-                   icon=":material/pause_circle:")
-        keep, discard = st.columns([1, 6])
-        keep.button("Keep it", on_click=queue.keep_partial, args=(job.id,), type="primary")
-        discard.button("Discard", on_click=queue.discard_partial, args=(job.id,))
+        ask_keep_or_discard(job)
     elif outcome.saved is not None:
         st.success(f"Saved as **{outcome.saved}** — pick it in the table below to use it.", icon=":material/save:")
     left, right = st.columns(2)
@@ -194,9 +191,22 @@ def show_results(job: JobRecord) -> None:
                  caption=f"Misclassified test digits (true>predicted), {len(shown)} of {len(outcome.mistakes)}")
 
 
+def ask_keep_or_discard(job: JobRecord, named: bool = False) -> None:
+    """A stopped run's partial model waits, unlisted, until someone keeps or discards it."""
+    run = f"“{job.spec.name}” was stopped after" if named else "Stopped after"
+    st.warning(f"{run} {job.outcome.epochs_completed} full epoch(s) ({job.outcome.test.accuracy:.2%} test accuracy). "
+               "Keep the partial model?", icon=":material/pause_circle:")
+    keep, discard = st.columns([1, 6])
+    keep.button("Keep it", on_click=act_on_job, args=(queue.keep_partial, job.id), type="primary", key=f"keep-{job.id}")
+    discard.button("Discard", on_click=act_on_job, args=(queue.discard_partial, job.id), key=f"discard-{job.id}")
+
+
 latest = queue.jobs.latest()
 if latest is not None and not latest.state.active:
     show_results(latest)
+for earlier in queue.jobs.stopped():  # stopped while others waited: the worker moved on, the decision did not
+    if latest is None or earlier.id != latest.id:
+        ask_keep_or_discard(earlier, named=True)
 
 
 # ---------------------------------------------------------------- saved models
