@@ -117,6 +117,7 @@ def _set_number(page, label: str, value: int) -> None:
 
 def _start_run(page, name: str, epochs: int, button: str = "Start training") -> None:
     """Fill in the Train page's settings (opening them if folded away) and press Start / Add to the queue."""
+    page.get_by_label("Epochs", exact=True).wait_for(state="attached", timeout=TIMEOUT)  # the page has rendered
     if not page.get_by_label("Epochs", exact=True).is_visible():
         page.get_by_test_id("stExpander").get_by_text("Settings").click()
     _set_number(page, "Epochs", epochs)
