@@ -72,11 +72,6 @@ class JobState(enum.StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
 
-    @property
-    def active(self) -> bool:
-        """Waiting for or using the worker."""
-        return self in (JobState.QUEUED, JobState.RUNNING)
-
 
 class JobError(RuntimeError):
     """An action that does not fit the job's state (cancel a running job, keep a finished one…)."""
@@ -200,8 +195,9 @@ class JobStore:
                             order=f"state != '{JobState.RUNNING}', id")
 
     def latest(self) -> JobRecord | None:
-        """The most recent job that started (whatever became of it): what the Train page shows results of."""
-        found = self._select("started IS NOT NULL", order="started DESC LIMIT 1")
+        """The job that ended last, however it ended (cancelled ones never ran): the Train page shows its results,
+        also while the next one trains."""
+        found = self._select("started IS NOT NULL AND ended IS NOT NULL", order="ended DESC LIMIT 1")
         return found[0] if found else None
 
     def stopped(self) -> list[JobRecord]:

@@ -202,7 +202,7 @@ def ask_keep_or_discard(job: JobRecord, named: bool = False) -> None:
 
 
 latest = queue.jobs.latest()
-if latest is not None and not latest.state.active:
+if latest is not None:
     show_results(latest)
 for earlier in queue.jobs.stopped():  # stopped while others waited: the worker moved on, the decision did not
     if latest is None or earlier.id != latest.id:
