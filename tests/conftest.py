@@ -11,6 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("DIGITS_WORKER_IDLE_EXIT", "20")  # workers the app starts in tests do not outlive them long
 
 
 @pytest.fixture(autouse=True)
