@@ -36,7 +36,7 @@ _started_workers: dict[Path, subprocess.Popen] = {}
 
 def _run_job(job_id: int) -> None:
     """The task body, executed by the worker process only."""
-    from training.worker import run_job  # TensorFlow and training code: only the worker needs them
+    from training.worker import run_job  # imported here: the worker module imports this one
 
     run_job(job_id)
 
@@ -144,8 +144,8 @@ class TrainingQueue:
         started = _started_workers.get(self.root)
         if (started is not None and started.poll() is None) or self.worker_running():
             return  # ours is still importing TensorFlow (it takes the lock after), or a worker holds the lock
-        log = (self.root / "worker.log").open("ab")
-        _started_workers[self.root] = subprocess.Popen([sys.executable, "-m", "training.worker", f"--idle-exit={IDLE_EXIT_S}"], cwd=ROOT,
-                         env={**os.environ, "DIGITS_DATA_DIR": str(self.root)}, stdin=subprocess.DEVNULL,
-                         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        log.close()
+        with (self.root / "worker.log").open("ab") as log:
+            _started_workers[self.root] = subprocess.Popen(
+                [sys.executable, "-m", "training.worker", f"--idle-exit={IDLE_EXIT_S}"], cwd=ROOT,
+                env={**os.environ, "DIGITS_DATA_DIR": str(self.root)}, stdin=subprocess.DEVNULL, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True)

@@ -25,9 +25,15 @@ import time
 import traceback
 from dataclasses import replace
 
-from model.store import data_dir
+import numpy as np
+
+from model.store import data_dir, load_keras_model
+from training.data import MnistData, load_mnist
+from training.feedback import FeedbackStore
+from training.finetune import FineTuneReport, fine_tune
 from training.jobs import HEARTBEAT_S, JobOutcome, JobRecord, JobState
 from training.queue import TrainingQueue, WorkerLock
+from training.trainer import ExtraImages, TrainResult, describe_run, train
 
 POLL_S = 0.5
 """How long an idle worker waits before looking at the queue again."""
@@ -50,10 +56,8 @@ class Worker:
         self.shutdown = threading.Event()
 
     @functools.cached_property
-    def data(self):
+    def data(self) -> MnistData:
         """MNIST, loaded once for all the jobs this worker runs."""
-        from training.data import load_mnist
-
         data = load_mnist()
         print(data.notice, flush=True)
         return data
@@ -97,18 +101,12 @@ class Worker:
                 stop.set()
 
     def _train(self, record: JobRecord, stop: threading.Event) -> None:
-        from training.feedback import FeedbackStore
-        from training.finetune import fine_tune
-        from training.trainer import ExtraImages, train
-
         jobs, models, spec = self.queue.jobs, self.queue.models, record.spec
         on_progress = functools.partial(jobs.add_progress, record.id)
         report = drawings = None
         if spec.drawings_weight is not None:
             drawings = ExtraImages(*FeedbackStore(self.queue.root / "feedback.sqlite3").arrays(), spec.drawings_weight)
         if spec.fine_tune_from is not None:
-            from model.store import load_keras_model
-
             start = load_keras_model(models.get(spec.fine_tune_from).path)
             result, report = fine_tune(start, spec.hyperparams, self.data, drawings.images, drawings.labels,
                                        drawings.weight, on_progress, stop)
@@ -134,12 +132,9 @@ class Worker:
             jobs.end(record.id, JobState.FINISHED, replace(outcome, saved=info.id))
 
 
-def describe_job(result, data, drawings, report) -> dict:
+def describe_job(result: TrainResult, data: MnistData, drawings: ExtraImages | None,
+                 report: FineTuneReport | None) -> dict:
     """The run's JSON: the trainer's description plus the drawings used and any fine-tuning report."""
-    import numpy as np
-
-    from training.trainer import describe_run
-
     meta = describe_run(result, data)
     if drawings is not None:
         meta["drawings"] = {"count": int(len(drawings.images)), "weight": drawings.weight,
