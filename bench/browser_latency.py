@@ -16,7 +16,7 @@ import time
 import numpy as np
 from playwright.sync_api import sync_playwright
 
-from tests.browser import CANVAS, CHROMIUM, CHROMIUM_ARGS, clear_canvas, running_app
+from harness.browser import CANVAS, CHROMIUM, CHROMIUM_ARGS, clear_canvas, running_app
 
 PROBE = """
 (() => {
@@ -58,8 +58,8 @@ def main() -> None:
     parser.add_argument("--strokes", type=int, default=25)
     args = parser.parse_args()
     launched = time.perf_counter()
-    with tempfile.TemporaryDirectory() as data, running_app({"DIGITS_DATA_DIR": data, "DIGITS_MNIST_NO_DOWNLOAD": "1"}) as url, \
-            sync_playwright() as p:
+    with tempfile.TemporaryDirectory() as data, \
+            running_app({"DIGITS_DATA_DIR": data, "DIGITS_MNIST_NO_DOWNLOAD": "1"}) as url, sync_playwright() as p:
         healthy = time.perf_counter()
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1300, "height": 1000})

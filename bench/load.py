@@ -34,7 +34,7 @@ import numpy as np
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 from playwright.async_api import async_playwright
 
-from tests.browser import CANVAS, CHROMIUM, CHROMIUM_ARGS, ROOT, running_server
+from harness.browser import CANVAS, CHROMIUM, CHROMIUM_ARGS, ROOT, running_server
 
 ANSWER_TIMEOUT_MS = 10_000
 RESET_EVERY = 10
@@ -177,8 +177,9 @@ def main() -> None:
     parser.add_argument("--strokes", type=int, default=12, help="strokes per session")
     parser.add_argument("--period", type=float, default=1.5, help="seconds between one session's strokes")
     parser.add_argument("--rounds", default="canvas-only,draw,draw+train")
+    shared_mnist = ROOT.parent / "shared/data/mnist"
     parser.add_argument("--mnist", default=os.environ.get("DIGITS_MNIST_DIR") or
-                        (str(ROOT.parent / "shared/data/mnist") if (ROOT.parent / "shared/data/mnist").is_dir() else ""))
+                        (str(shared_mnist) if shared_mnist.is_dir() else ""))
     args = parser.parse_args()
     scripts = {"canvas-only": "bench/canvas_only_app.py", "draw": "dashboard/streamlit_app.py",
                "draw+train": "dashboard/streamlit_app.py"}

@@ -13,8 +13,8 @@ from collections import defaultdict
 
 import numpy as np
 
-from bench.drawings import PLACES, SIZES, STYLES, mnist_digit, stroke_digit
-from model.predictor import Predictor
+from harness.synthetic_drawings import PLACES, SIZES, STYLES, mnist_digit, stroke_digit
+from model.inference import Predictor
 from model.store import SHIPPED_MODEL
 from training.data import load_mnist
 
@@ -27,7 +27,8 @@ def drawings(mnist_count: int, data):
                 for digit in range(10):
                     for slant in (-0.15, 0.0, 0.25):
                         for pen in (12, 22):
-                            yield digit, place, size, style, stroke_digit(digit, place, size, style, pen=pen, slant=slant)
+                            drawing = stroke_digit(digit, place, size, style, pen=pen, slant=slant)
+                            yield digit, place, size, style, drawing
                 for i in range(mnist_count):
                     yield int(data.y_test[i]), place, size, style, mnist_digit(data.x_test[i], place, size, style)
 
@@ -40,15 +41,15 @@ def main() -> None:
     args = parser.parse_args()
     predictor = Predictor.load(args.model)
     try:
-        from bench.seed_baseline import load_seed_model, seed_input
-        seed = Predictor(load_seed_model(), name="seed")
+        from bench.legacy_baseline import legacy_input, load_legacy_model
+        seed = Predictor(load_legacy_model(), name="seed")
     except (OSError, ImportError):
         seed = None
     data = load_mnist(args.data)
     hits = defaultdict(lambda: [0, 0, 0])  # key -> [ours right, seed right, total]
     for label, place, size, style, canvas in drawings(args.mnist, data):
         ours = predictor.predict(canvas).digit == label
-        theirs = seed is not None and int(np.argmax(seed.probabilities(seed_input(canvas))[0])) == label
+        theirs = seed is not None and int(np.argmax(seed.probabilities(legacy_input(canvas))[0])) == label
         for key in ("all", f"place {place}", f"size {size}", f"style {style}"):
             h = hits[key]
             h[0] += ours

@@ -12,8 +12,8 @@ import time
 
 import numpy as np
 
-from bench.drawings import stroke_digit
-from model.predictor import Predictor
+from harness.synthetic_drawings import stroke_digit
+from model.inference import Predictor
 from model.preprocess import to_model_input
 from model.store import SHIPPED_MODEL
 

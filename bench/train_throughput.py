@@ -1,4 +1,4 @@
-"""Training throughput: ``training.trainer.train`` vs a bare ``model.fit`` of the same network and data.
+"""Training throughput: ``training.loop.train`` vs a bare ``model.fit`` of the same network and data.
 
 Same network (Quick preset, no validation split), same images, same optimizer, alternating runs in one
 process; ``train()``'s cost over ``fit`` is its progress/stop/NaN callback. Images/s count fit time only.
@@ -19,13 +19,13 @@ from model.network import build_classifier
 from model.preprocess import images_to_input
 from training.data import load_mnist
 from training.hyperparams import PRESETS
-from training.trainer import _optimizer, train
+from training.loop import make_optimizer, train
 
 
 def bare_fit(hp, x, y) -> float:
     keras.utils.set_random_seed(hp.seed)
-    model = build_classifier(hp)
-    model.compile(optimizer=_optimizer(hp, math.ceil(len(x) / hp.batch_size) * hp.epochs),
+    model = build_classifier(hp.network)
+    model.compile(optimizer=make_optimizer(hp, math.ceil(len(x) / hp.batch_size) * hp.epochs),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     start = time.perf_counter()
     model.fit(x, y, batch_size=hp.batch_size, epochs=hp.epochs, verbose=0, shuffle=True)

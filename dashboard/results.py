@@ -9,15 +9,17 @@ import streamlit as st
 
 from dashboard.charts import digit_bars
 from dashboard.pictures import enlarge, png_data_url
-from model.predictor import Prediction
+from model.inference import Prediction
+from model.preprocess import NoDigit
 
 
-def show_prediction(prediction: Prediction | None, prompt: str) -> None:
-    """The answer first (it is what people look at), then the evidence. No digit → the prompt only."""
+def show_prediction(prediction: Prediction | None, prompt: str, show_input: bool = True) -> None:
+    """The answer first (it is what people look at), then the evidence: the ten probabilities and (unless
+    the page shows it elsewhere, as Inspect does) the 28×28 input. No digit → the prompt only."""
     if prediction is None or prediction.digit is None:
-        reason = prediction.message if prediction is not None else None
-        if reason is not None and "blank" not in reason:  # a speck or a tap: say what was seen
-            prompt = f"{reason.split(': ', 1)[-1].capitalize()}: that is not a digit yet. {prompt}"
+        reason = prediction.no_digit if prediction is not None else None
+        if reason in (NoDigit.SPECKS, NoDigit.DOT):  # say what was seen
+            prompt = f"{reason.seen.capitalize()}: that is not a digit yet. {prompt}"
         st.info(prompt, icon=":material/draw:")
         return
     st.metric("Prediction", str(prediction.digit), delta=f"{prediction.confidence:.1%} confident",
@@ -26,5 +28,6 @@ def show_prediction(prediction: Prediction | None, prompt: str) -> None:
         top = ", ".join(f"{d} ({p:.0%})" for d, p in prediction.top(3))
         st.warning(f"Not sure — the three most likely: {top}.", icon=":material/help:")
     digit_bars(prediction.probabilities, "probability", height=220, percent=True)
-    st.image(png_data_url(enlarge(prediction.preprocessed.image, 112)), width=112,
-             caption="What the model saw: the 28×28 input after preprocessing")
+    if show_input:
+        st.image(png_data_url(enlarge(prediction.preprocessed.image, 112)), width=112,
+                 caption="What the model saw: the 28×28 input after preprocessing")

@@ -14,11 +14,11 @@ import streamlit as st
 
 from dashboard.lean_reruns import freeze_loaded_heap
 from model.explain import Explainer
-from model.predictor import Prediction, Predictor
+from model.inference import Prediction, Predictor
 from model.preprocess import to_model_input
 from model.store import SHIPPED_ID, ModelFileError, ModelStore
 from training.data import MnistData, load_mnist
-from training.feedback import FeedbackStore
+from training.drawings import DrawingStore
 from training.queue import TrainingQueue
 
 MODEL_KEY = "model_id"
@@ -101,12 +101,12 @@ def mnist() -> MnistData:
 def test_predictions(model_id: str, path: str, mtime: float) -> np.ndarray:
     """The digit predicted for every MNIST test image through the same path as drawings (to find mistakes)."""
     inputs = np.stack([to_model_input(image).image for image in mnist().x_test])[..., None]
-    return _load_predictor(model_id, path, mtime).probabilities(inputs).argmax(axis=1)
+    return _load_predictor(model_id, path, mtime).classify(inputs)
 
 
-def feedback() -> FeedbackStore:
+def drawings() -> DrawingStore:
     """The labelled drawings of this server's data directory (opened per call: cheap, and thread-safe)."""
-    return FeedbackStore()
+    return DrawingStore()
 
 
 def training_queue() -> TrainingQueue:

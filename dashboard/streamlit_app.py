@@ -1,18 +1,15 @@
 """Entry point: ``streamlit run dashboard/streamlit_app.py`` (port and theme come from .streamlit/config.toml)."""
 
-import sys
-from pathlib import Path
-
 import streamlit as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # so pages can import model/ and training/
-from dashboard.lean_reruns import skip_keras_session_clearing  # noqa: E402 - needs the path above
+from dashboard.lean_reruns import skip_keras_session_clearing
 
 skip_keras_session_clearing()  # before the first run ends: see dashboard/lean_reruns.py
 # Pages live in app_pages/, not pages/: a folder named pages/ switches Streamlit to its older automatic
 # multipage mode, where opening /train directly would run that page without this entry script.
 
-st.set_page_config(page_title="Digits — see how a CNN reads your handwriting", page_icon=":material/draw:", layout="wide")
+st.set_page_config(page_title="Digits — see how a CNN reads your handwriting", page_icon=":material/draw:",
+                   layout="wide")
 st.navigation([
     st.Page("app_pages/draw.py", title="Draw", icon=":material/draw:", default=True),
     st.Page("app_pages/inspect.py", title="Inspect", icon=":material/biotech:"),

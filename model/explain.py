@@ -94,6 +94,16 @@ class Explainer:
         """Integrated gradients for ``digit`` from a blank baseline: (28, 28), signed, per pixel."""
         return self._integrated(tf.constant(x, tf.float32), tf.constant(digit, tf.int32)).numpy()
 
+    def pixel_saliency(self, x: np.ndarray, digit: int) -> np.ndarray:
+        """The pixels whose ink raises ``digit``'s score: the positive part of the integrated gradients,
+        scaled to [0, 1] like Grad-CAM so both show on one colour scale."""
+        return _unit(np.clip(self.integrated_gradients(x, digit), 0, None))
+
+
+def strongest_channels(maps: np.ndarray) -> np.ndarray:
+    """Channel indices of feature maps (h, w, channels), most active (mean activation) first."""
+    return np.argsort(-maps.mean(axis=(0, 1)))
+
 
 def _log_probability(probabilities: tf.Tensor, digit: tf.Tensor) -> tf.Tensor:
     """The explained target: log p(digit), whose gradient a saturated softmax does not flatten."""

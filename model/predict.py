@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("files", nargs="+", metavar="FILE", help="PNG, JPEG, BMP, GIF or TIFF images of one digit")
     args = parser.parse_args(argv)
 
-    from model.predictor import Predictor  # deferred: TensorFlow import is slow, --help should not pay it
+    from model.inference import Predictor  # deferred: TensorFlow import is slow, --help should not pay it
 
     try:
         predictor = Predictor.load(args.model)

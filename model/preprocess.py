@@ -25,12 +25,15 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
-from typing import BinaryIO, Union
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+IMAGE_TYPES = ("png", "jpg", "jpeg", "bmp", "gif", "tif", "tiff", "webp")
+"""File types offered for upload (Pillow decodes more; these are what people have)."""
 MAX_PIXELS = 40_000_000
 """Larger images are refused before decoding (a 10,000×10,000 upload would take ~400 MB of RAM)."""
 FIT = 20
@@ -46,11 +49,26 @@ MIN_CONTRAST = 0.08
 INK_THRESHOLD = 0.25
 BOX_TRIM = 0.001
 
-ImageSource = Union[np.ndarray, Image.Image, str, Path, bytes, BinaryIO]
+ImageSource = np.ndarray | Image.Image | str | Path | bytes | BinaryIO
 
 
 class ImageError(ValueError):
     """The input is not a usable image; the message says why in words a user understands."""
+
+
+class NoDigit(StrEnum):
+    """Why a usable image gives no model input. The value is the message (CLI, API, Inspect); ``seen``
+    is what was there, for a prompt such as "Just a dot: that is not a digit yet"."""
+
+    BLANK = "no ink", "the image is blank"
+    SPECKS = "no ink", "only a few specks"
+    DOT = "no digit", "just a dot"
+
+    def __new__(cls, verdict: str, seen: str) -> NoDigit:
+        member = str.__new__(cls, f"{verdict}: {seen}")
+        member._value_ = f"{verdict}: {seen}"
+        member.seen = seen
+        return member
 
 
 @dataclass(frozen=True)
@@ -63,8 +81,8 @@ class Preprocessed:
     """Ink strength (H, W) float32 in [0, 1]: grey level with the polarity decided."""
     polarity: str
     """How ink was told from background, in words."""
-    empty_reason: str | None
-    """Why there is no model input (blank, a speck, a dot); None when there is one."""
+    empty_reason: NoDigit | None
+    """Why there is no model input; None when there is one."""
     mask: np.ndarray | None = None
     bbox: tuple[int, int, int, int] | None = None
     """(top, left, bottom, right) of the ink in ``source``, bottom/right exclusive."""
@@ -154,7 +172,8 @@ def _array_to_rgba(array: np.ndarray) -> np.ndarray:
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)) or min(a.shape[:2]) < 1:
         raise ImageError(f"an image array must be (H, W), (H, W, 3) or (H, W, 4); got shape {a.shape}")
     if a.shape[0] * a.shape[1] > MAX_PIXELS:
-        raise ImageError(f"image too large ({a.shape[1]:,}×{a.shape[0]:,}); the limit is {MAX_PIXELS / 1e6:.0f} megapixels")
+        raise ImageError(f"image too large ({a.shape[1]:,}×{a.shape[0]:,}); "
+                         f"the limit is {MAX_PIXELS / 1e6:.0f} megapixels")
     if a.dtype == np.uint16:
         a = _to_uint8(a, 65535.0)
     elif a.dtype != np.uint8:
@@ -209,7 +228,7 @@ def extract_ink(rgba: np.ndarray) -> tuple[np.ndarray, str, float]:
     return ink, polarity, peak
 
 
-def _stretch(ink: np.ndarray, peak: float) -> np.ndarray:
+def stretch_ink(ink: np.ndarray, peak: float) -> np.ndarray:
     """Map [10 % of peak, peak] to [0, 1]: suppresses paper texture and JPEG noise, equalises faint pens."""
     floor = 0.1 * peak
     return np.clip((ink - floor) / (peak - floor), 0.0, 1.0).astype(np.float32)
@@ -343,14 +362,14 @@ def to_model_input(source: ImageSource) -> Preprocessed:
     rgba = load_rgba(source)
     raw_ink, polarity, peak = extract_ink(rgba)
     if peak < MIN_CONTRAST:
-        return Preprocessed(rgba, raw_ink, polarity, "no ink: the image is blank")
-    ink = _stretch(raw_ink, peak)
+        return Preprocessed(rgba, raw_ink, polarity, NoDigit.BLANK)
+    ink = stretch_ink(raw_ink, peak)
     mask = ink > INK_THRESHOLD
     if mask.sum() < max(4, mask.size * 0.0001):
-        return Preprocessed(rgba, ink, polarity, "no ink: only a few specks", mask)
+        return Preprocessed(rgba, ink, polarity, NoDigit.SPECKS, mask)
     bbox = ink_bbox(ink, mask)
     if _is_dot(mask, bbox):
-        return Preprocessed(rgba, ink, polarity, "no digit: just a dot", mask, bbox)
+        return Preprocessed(rgba, ink, polarity, NoDigit.DOT, mask, bbox)
     top, left, bottom, right = bbox
     crop = ink[top:bottom, left:right]
     work = _resize(crop, *_scaled_shape(crop.shape, WORK_SIDE))

@@ -20,7 +20,7 @@ import re
 import shutil
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -112,8 +112,18 @@ def _read_json(path: Path) -> dict[str, Any]:
         return {}
 
 
+def model_meta(path: Path) -> dict[str, Any]:
+    """The JSON saved beside a model file: ``<name>.json`` (the shipped model, a CLI ``--output``) or the
+    ``run.json`` of a run's folder; empty when there is none."""
+    path = Path(path)
+    for candidate in (path.with_suffix(".json"), path.with_name("run.json")):
+        if candidate.is_file():
+            return _read_json(candidate)
+    return {}
+
+
 def new_run_id(name: str = "run") -> str:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
     slug = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")[:40] or "run"
     return f"{stamp}-{slug}"
 
@@ -157,7 +167,9 @@ class ModelStore:
 
     def get(self, model_id: str) -> ModelInfo:
         path = self.model_path(model_id)
-        return self.shipped() if model_id == SHIPPED_ID else ModelInfo(model_id, path, _read_json(path.with_name("run.json")))
+        if model_id == SHIPPED_ID:
+            return self.shipped()
+        return ModelInfo(model_id, path, _read_json(path.with_name("run.json")))
 
     def active_id(self) -> str:
         """The server's default model; falls back to the shipped one if the pointer is stale or damaged."""

@@ -1,15 +1,17 @@
-"""Shared fixtures. Tests run offline, without ../shared, and never touch the user's data directory."""
+"""Shared set-up. Tests run offline, without ../shared, and never touch the user's data directory."""
 
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
+import threading
+import time
+from collections.abc import Callable
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from harness import APP
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("DIGITS_WORKER_IDLE_EXIT", "20")  # workers the app starts in tests do not outlive them long
 
@@ -24,6 +26,7 @@ def _isolated(tmp_path_factory, monkeypatch):
 
 @pytest.fixture(scope="session")
 def sample():
+    """The bundled MNIST sample: the images every training test learns from."""
     from training.data import load_sample
 
     return load_sample()
@@ -31,7 +34,63 @@ def sample():
 
 @pytest.fixture(scope="session")
 def predictor():
-    from model.predictor import Predictor
+    from model.inference import Predictor
     from model.store import SHIPPED_MODEL
 
     return Predictor.load(SHIPPED_MODEL)
+
+
+@pytest.fixture
+def open_page() -> Callable[..., AppTest]:
+    """``open_page("train")``: the dashboard under AppTest, switched to a page of ``dashboard/app_pages/``
+    and run once (``run=False`` leaves the run to the test, e.g. after it sets session state)."""
+
+    def open_(page: str = "draw", run: bool = True) -> AppTest:
+        at = AppTest.from_file(str(APP), default_timeout=120)
+        at.run()
+        if page != "draw":
+            at.switch_page(f"app_pages/{page}.py")
+            if run:
+                at.run()
+        assert not at.exception
+        return at
+
+    return open_
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 120, what: str = "the job") -> None:
+    """Poll ``condition`` until it is true; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{what} did not get there in {timeout} s")
+
+
+@pytest.fixture
+def wait_for() -> Callable[..., None]:
+    """``wait_for(lambda: job done, timeout, what)``: poll until true (training tests wait for real jobs)."""
+    return wait_until
+
+
+@pytest.fixture
+def queue(tmp_path, monkeypatch):
+    """A training queue in a fresh data directory; the tests start its workers themselves."""
+    from training.queue import TrainingQueue
+
+    monkeypatch.setenv("DIGITS_WORKER", "external")
+    return TrainingQueue(tmp_path)
+
+
+@pytest.fixture
+def serving(queue):
+    """A worker taking ``queue``'s jobs in a thread of this process, shut down after the test."""
+    from training.worker import Worker
+
+    worker = Worker(queue)
+    thread = threading.Thread(target=worker.serve, daemon=True)
+    thread.start()
+    yield worker
+    worker.shutdown.set()
+    thread.join(timeout=120)

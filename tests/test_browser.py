@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bench.drawings import stroke_digit
-from tests.browser import CANVAS, CHROMIUM, CHROMIUM_ARGS, clear_canvas, draw_digit, running_app
+from harness.browser import CANVAS, CHROMIUM, CHROMIUM_ARGS, clear_canvas, draw_digit, running_app
+from harness.synthetic_drawings import stroke_digit
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect

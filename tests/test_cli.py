@@ -11,9 +11,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from bench.drawings import stroke_digit
-
-ROOT = Path(__file__).resolve().parents[1]
+from harness import ROOT
+from harness.synthetic_drawings import stroke_digit
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -78,9 +77,9 @@ def test_cli_errors_are_clear(tmp_path):
 
 
 def test_train_can_include_labelled_drawings(tmp_path):
-    from training.feedback import FeedbackStore
+    from training.drawings import DrawingStore
 
-    store = FeedbackStore(tmp_path / "feedback.sqlite3")
+    store = DrawingStore(tmp_path / "drawings.sqlite3")
     image = np.zeros((28, 28), np.float32)
     image[4:24, 12:16] = 1.0
     for _ in range(5):
@@ -88,11 +87,11 @@ def test_train_can_include_labelled_drawings(tmp_path):
     exported = tmp_path / "mine.npz"
     exported.write_bytes(store.export_npz())
     for source in (store.path, exported):
-        trained = run("training.train", "--epochs", "1", "--train-size", "500", "--include-feedback", str(source),
-                      "--feedback-weight", "3")
+        trained = run("training.train", "--epochs", "1", "--train-size", "500", "--include-drawings", str(source),
+                      "--drawings-weight", "3")
         assert trained.returncode == 0, trained.stderr
         assert "with 5 labelled drawings" in trained.stdout and "repeated 3×" in trained.stdout
     runs = sorted((Path(os.environ["DIGITS_DATA_DIR"]) / "runs").iterdir())
     assert json.loads((runs[-1] / "run.json").read_text())["drawings"]["count"] == 5
     lonely = run("training.train", "--fine-tune", "model/weights/default.keras")
-    assert lonely.returncode == 2 and "needs --include-feedback" in lonely.stderr
+    assert lonely.returncode == 2 and "needs --include-drawings" in lonely.stderr

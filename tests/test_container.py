@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.browser import CANVAS, CHROMIUM, CHROMIUM_ARGS, draw_digit, free_port, running_app
+from harness import ROOT
+from harness.browser import CANVAS, CHROMIUM, CHROMIUM_ARGS, draw_digit, free_port, running_app
 
-ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 
 
@@ -151,7 +151,9 @@ def test_replayed_container_start_serves_health_and_predicts(tmp_path):
         tmp_path.chmod(0o755)
     before = snapshot(app)
 
-    env = {key: value.replace("/data", str(data)) for key, value in dockerfile_env().items()}
+    # The image's /app and /data are these two folders here.
+    env = {key: re.sub(r"^/(app|data)\b", lambda m: str({"app": app, "data": data}[m[1]]), value)
+           for key, value in dockerfile_env().items()}
     cmd = json.loads(dockerfile_value("CMD"))
     port = free_port()
     cmd = [str(Path(sys.executable).with_name(cmd[0]))] + [

@@ -3,27 +3,21 @@
 from __future__ import annotations
 
 import io
-import os
 import itertools
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
-from streamlit.testing.v1 import AppTest
 
-from bench.drawings import stroke_digit
 from dashboard.session import INPUT_KEY, MODEL_KEY, CurrentInput
-
-APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "streamlit_app.py")
+from harness.synthetic_drawings import stroke_digit
 
 
 @pytest.fixture
-def app() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    assert not at.exception
-    return at
+def app(open_page):
+    return open_page("draw")
 
 
 def test_empty_page_prompts_and_predicts_nothing(app):
@@ -51,7 +45,8 @@ def test_blank_drawing_gets_the_prompt_not_a_made_up_answer(app):
 
 
 def test_an_unsure_prediction_lists_the_top_three(app, predictor):
-    overlays = (np.maximum(stroke_digit(a), stroke_digit(b, slant=0.3)) for a, b in itertools.combinations(range(10), 2))
+    pairs = itertools.combinations(range(10), 2)
+    overlays = (np.maximum(stroke_digit(a), stroke_digit(b, slant=0.3)) for a, b in pairs)
     ambiguous = next(o for o in overlays if predictor.predict(o).is_unsure)  # two digits drawn on top of each other
     app.session_state[INPUT_KEY] = CurrentInput(ambiguous, "canvas")
     app.run()

@@ -6,11 +6,12 @@ import json
 
 import numpy as np
 
-from bench.drawings import stroke_digit
+from harness.synthetic_drawings import stroke_digit
 from model.preprocess import to_model_input
 from model.store import SHIPPED_MODEL
-from training.finetune import MAX_MNIST_DROP, fine_tune
+from training.finetune import fine_tune
 from training.hyperparams import Hyperparams
+from training.runs import MAX_MNIST_DROP
 
 
 def sideways_drawings() -> tuple[np.ndarray, np.ndarray]:

@@ -7,20 +7,16 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from bench.drawings import stroke_digit
 from dashboard.session import INPUT_KEY, CurrentInput
+from harness.synthetic_drawings import stroke_digit
 
-APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "streamlit_app.py")
 STAGES = ["Raw input", "Ink + polarity", "Ink mask + box", "Crop", "Stroke width", "Fit 20 px", "Pad 28×28",
           "Centre of mass", "Model input"]
 
 
 @pytest.fixture
-def inspect() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.switch_page("app_pages/inspect.py")
-    return at
+def inspect(open_page) -> AppTest:
+    return open_page("inspect", run=False)
 
 
 def target_picker(at: AppTest):

@@ -6,45 +6,19 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
 
+from harness import ROOT
 from model.store import ModelStore
 from training.hyperparams import HyperparamError, Hyperparams
 from training.jobs import JobError, JobSpec, JobState, JobStore
-from training.queue import ROOT, TrainingQueue
+from training.queue import TrainingQueue
 from training.worker import Worker
 
 SMALL = Hyperparams(epochs=1, batch_size=32, train_size=1500, seed=5)
 LONG = Hyperparams(epochs=20, batch_size=32, train_size=3000)
-
-
-@pytest.fixture
-def queue(tmp_path, monkeypatch):
-    monkeypatch.setenv("DIGITS_WORKER", "external")  # these tests start their workers themselves
-    return TrainingQueue(tmp_path)
-
-
-def wait_for(condition, timeout=120, what="the job"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{what} did not get there in {timeout} s")
-
-
-@pytest.fixture
-def serving(queue):
-    """A worker taking jobs in a thread of this process, shut down after the test."""
-    worker = Worker(queue)
-    thread = threading.Thread(target=worker.serve, daemon=True)
-    thread.start()
-    yield worker
-    worker.shutdown.set()
-    thread.join(timeout=120)
 
 
 def start_worker_process(root, *args) -> subprocess.Popen:
@@ -73,7 +47,7 @@ def test_jobs_run_in_order_finished_ones_are_saved_and_a_cancelled_one_never_sta
     assert len(done[0].outcome.mistakes) == round((1 - done[0].outcome.test.accuracy) * done[0].outcome.test_images)
 
 
-def test_stop_then_keep_or_discard_the_partial_model(queue, serving):
+def test_stop_then_keep_or_discard_the_partial_model(queue, serving, wait_for):
     job = queue.submit(JobSpec(LONG, "long"))
     wait_for(lambda: queue.jobs.progress(job.id), what="progress")
     queue.stop(job.id)
@@ -97,7 +71,7 @@ def test_stop_then_keep_or_discard_the_partial_model(queue, serving):
         queue.keep_partial(again.id)
 
 
-def test_a_stopped_run_keeps_waiting_for_a_decision_while_the_worker_moves_on(queue, serving):
+def test_a_stopped_run_keeps_waiting_for_a_decision_while_the_worker_moves_on(queue, serving, wait_for):
     long, small = queue.submit(JobSpec(LONG, "stopped-early")), queue.submit(JobSpec(SMALL, "next"))
     wait_for(lambda: queue.jobs.progress(long.id), what="progress")
     queue.stop(long.id)
@@ -127,7 +101,7 @@ def test_a_job_is_claimed_once_and_a_silent_worker_s_job_fails(queue):
     assert failed.state == JobState.FAILED and "worker stopped without finishing" in failed.error
 
 
-def test_killed_worker_second_worker_and_restart(queue):
+def test_killed_worker_second_worker_and_restart(queue, wait_for):
     """A real worker process: a second one exits; killed mid-run, its job ends failed; the next worker
     picks up what was queued meanwhile, and new readers (a restarted web server) see everything."""
     long = queue.submit(JobSpec(LONG, "doomed"))
@@ -154,7 +128,7 @@ def test_killed_worker_second_worker_and_restart(queue):
     assert picked.state == JobState.FINISHED and picked.outcome.saved is not None
 
 
-def test_sigterm_ends_the_running_job_as_failed_with_a_message(queue):
+def test_sigterm_ends_the_running_job_as_failed_with_a_message(queue, wait_for):
     job = queue.submit(JobSpec(LONG, "interrupted"))
     worker = start_worker_process(queue.root)
     try:

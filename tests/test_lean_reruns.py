@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import gc
 import resource
-from pathlib import Path
 
 import keras
 import pytest
 from streamlit import config
 from streamlit.testing.v1 import AppTest
 
-from bench.drawings import stroke_digit
 from dashboard.session import INPUT_KEY, CurrentInput
-
-APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "streamlit_app.py")
+from harness.synthetic_drawings import stroke_digit
 
 
 def rss_mb() -> float:
@@ -24,9 +21,8 @@ def rss_mb() -> float:
 
 
 @pytest.fixture
-def drawing_app() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
+def drawing_app(open_page) -> AppTest:
+    at = open_page("draw")
     at.session_state[INPUT_KEY] = CurrentInput(stroke_digit(4, "centre", "medium"), "canvas")
     at.run()
     assert not at.exception and at.metric[0].value == "4"

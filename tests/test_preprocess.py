@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bench.drawings import PLACES, SIZES, STYLES, stroke_digit
+from harness.synthetic_drawings import PLACES, SIZES, STYLES, stroke_digit
 from model.preprocess import MAX_PIXELS, ImageError, to_model_input
 
 
@@ -77,7 +77,7 @@ def test_blank_images_have_no_ink(picture, reason):
     pre = to_model_input(picture)
     assert pre.is_empty and reason in pre.empty_reason
     with pytest.raises(ValueError, match="no model input"):
-        pre.model_input
+        _ = pre.model_input
 
 
 def test_a_speck_or_a_single_tap_is_not_a_digit():

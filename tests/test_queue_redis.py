@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.browser import free_port
+from harness.browser import free_port
 from training.hyperparams import Hyperparams
 from training.jobs import JobSpec, JobState
 from training.queue import TrainingQueue

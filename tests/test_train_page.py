@@ -5,9 +5,6 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import fields
-from pathlib import Path
-
-from streamlit.testing.v1 import AppTest
 
 from dashboard.hyperparam_widgets import GROUPS
 from training.hyperparams import Hyperparams
@@ -15,21 +12,10 @@ from training.jobs import JobSpec, JobState
 from training.queue import TrainingQueue
 from training.worker import Worker
 
-APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "streamlit_app.py")
 
-
-def open_train() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.switch_page("app_pages/train.py")
-    at.run()
-    assert not at.exception
-    return at
-
-
-def test_every_knob_has_a_widget_with_the_dataclass_bounds():
+def test_every_knob_has_a_widget_with_the_dataclass_bounds(open_page):
     assert sorted(n for names in GROUPS.values() for n in names) == sorted(f.name for f in fields(Hyperparams))
-    at = open_train()
+    at = open_page("train")
     for f in fields(Hyperparams):
         key = f"hp-Quick-{f.name}"
         widget = next(w for kind in ("number_input", "select_slider", "selectbox", "toggle")
@@ -40,8 +26,8 @@ def test_every_knob_has_a_widget_with_the_dataclass_bounds():
     assert "bundled MNIST sample" in at.warning[0].value
 
 
-def test_a_one_epoch_run_on_the_sample_shows_test_accuracy_and_the_confusion_matrix():
-    at = open_train()
+def test_a_one_epoch_run_on_the_sample_shows_test_accuracy_and_the_confusion_matrix(open_page):
+    at = open_page("train")
     at.number_input(key="hp-Quick-epochs").set_value(1)
     at.number_input(key="hp-Quick-train_size").set_value(3000)
     at.number_input(key="hp-Quick-batch_size").set_value(32)
@@ -59,7 +45,7 @@ def test_a_one_epoch_run_on_the_sample_shows_test_accuracy_and_the_confusion_mat
     assert any("apptest" in s.value for s in at.success)
 
 
-def test_a_run_stopped_earlier_still_offers_keep_and_discard(monkeypatch):
+def test_a_run_stopped_earlier_still_offers_keep_and_discard(open_page, wait_for, monkeypatch):
     monkeypatch.setenv("DIGITS_WORKER", "external")
     queue = TrainingQueue()
     stopped = queue.submit(JobSpec(Hyperparams(epochs=20, batch_size=32, train_size=3000), "earlier"))
@@ -67,12 +53,11 @@ def test_a_run_stopped_earlier_still_offers_keep_and_discard(monkeypatch):
     worker = Worker(queue)
     thread = threading.Thread(target=worker.serve, kwargs={"idle_exit": 0}, daemon=True)
     thread.start()
-    while not queue.jobs.progress(stopped.id):
-        time.sleep(0.1)
+    wait_for(lambda: queue.jobs.progress(stopped.id), what="the first run's progress")
     queue.stop(stopped.id)
     thread.join(timeout=180)
     assert queue.jobs.get(later.id).state == JobState.FINISHED
-    at = open_train()
+    at = open_page("train")
     assert any(h.value == "Run “later”: finished" for h in at.subheader)
     assert any("“earlier” was stopped after" in w.value for w in at.warning)
     at.button(key=f"keep-{stopped.id}").click().run()
@@ -80,8 +65,8 @@ def test_a_run_stopped_earlier_still_offers_keep_and_discard(monkeypatch):
     assert not any("“earlier” was stopped after" in w.value for w in at.warning)
 
 
-def test_impossible_settings_get_a_clear_message():
-    at = open_train()
+def test_impossible_settings_get_a_clear_message(open_page):
+    at = open_page("train")
     at.number_input(key="hp-Quick-train_size").set_value(100)
     at.number_input(key="hp-Quick-validation_fraction").set_value(0.001)
     next(b for b in at.button if b.label == "Start training").click().run()

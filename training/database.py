@@ -7,7 +7,9 @@ Each call opens its own connection, so the stores are safe from any thread or pr
 
 from __future__ import annotations
 
+import os
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 
@@ -24,3 +26,13 @@ def create(path: Path, schema: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with connect(path) as db:
         db.executescript(schema)
+
+
+def move(old: Path, new: Path) -> None:
+    """Copy a database (with what its write-ahead log holds) to ``new`` atomically, then remove the old files."""
+    partial = new.with_name(new.name + ".partial")
+    with closing(sqlite3.connect(old, timeout=30)) as source, closing(sqlite3.connect(partial)) as target:
+        source.backup(target)
+    os.replace(partial, new)
+    for leftover in (old, old.with_name(old.name + "-wal"), old.with_name(old.name + "-shm")):
+        leftover.unlink(missing_ok=True)

@@ -24,9 +24,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(data.notice, file=sys.stderr if args.json else sys.stdout, flush=True)
 
-    from model.predictor import Predictor  # deferred: imports TensorFlow
+    from model.inference import Predictor  # deferred: imports TensorFlow
     from model.preprocess import images_to_input
-    from training.evaluation import evaluate_probabilities, format_report
+    from training.metrics import evaluate_probabilities, format_report
 
     try:
         predictor = Predictor.load(args.model)

@@ -1,53 +1,31 @@
 """Fine-tune a trained model on users' labelled drawings, mixed with MNIST so it does not forget.
 
 A quarter of the drawings is held out to measure what the fine-tuning bought; MNIST test accuracy
-is measured before and after to see what it cost. A drop of more than MAX_MNIST_DROP flags the
-result, and the dashboard then asks before making it the default.
+is measured before and after to see what it cost. A drop of more than ``runs.MAX_MNIST_DROP`` flags
+the result, and the dashboard then asks before making it the default.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
-from typing import Callable
+from collections.abc import Callable
+from dataclasses import replace
 
 import keras
 import numpy as np
 
 from model.preprocess import images_to_input
 from training.data import MnistData
-from training.evaluation import evaluate_probabilities
+from training.drawings import REPEAT, LabelledDrawings
 from training.hyperparams import Hyperparams
-from training.trainer import ExtraImages, Progress, StopFlag, TrainResult, train
+from training.loop import Progress, StopFlag, TrainResult, train
+from training.metrics import evaluate_probabilities
+from training.runs import FineTuneReport
 
 EPOCHS = 3
 LEARNING_RATE = 2e-4
 MNIST_IMAGES = 12000
 """MNIST images mixed into every fine-tuning epoch (the drawings are oversampled alongside)."""
 HOLD_OUT = 0.25
-MAX_MNIST_DROP = 0.005
-
-
-@dataclass(frozen=True)
-class FineTuneReport:
-    """Accuracy on the held-out drawings and on the MNIST test set, before and after."""
-
-    drawings_before: float | None
-    drawings_after: float | None
-    held_out: int
-    mnist_before: float
-    mnist_after: float
-
-    @property
-    def flagged(self) -> bool:
-        """MNIST test accuracy fell by more than MAX_MNIST_DROP: ask before making it the default."""
-        return self.mnist_before - self.mnist_after > MAX_MNIST_DROP
-
-    def to_dict(self) -> dict:
-        return {**asdict(self), "flagged": self.flagged}
-
-    @classmethod
-    def from_dict(cls, values: dict) -> FineTuneReport:
-        return cls(**{f.name: values[f.name] for f in fields(cls)})
 
 
 def fine_tune_settings(base: Hyperparams) -> Hyperparams:
@@ -56,12 +34,13 @@ def fine_tune_settings(base: Hyperparams) -> Hyperparams:
                    validation_fraction=0.0)
 
 
-def split_drawings(images: np.ndarray, labels: np.ndarray, seed: int = 0) -> tuple[ExtraImages, np.ndarray, np.ndarray]:
+def split_drawings(images: np.ndarray, labels: np.ndarray, seed: int = 0,
+                   ) -> tuple[LabelledDrawings, np.ndarray, np.ndarray]:
     """(drawings to learn from, held-out images, held-out labels); nothing is held out below 4 drawings."""
     order = np.random.default_rng(seed).permutation(len(images))
     n_held = int(len(images) * HOLD_OUT) if len(images) >= 4 else 0
     held, fit = order[:n_held], order[n_held:]
-    return ExtraImages(images[fit], labels[fit]), images[held], labels[held]
+    return LabelledDrawings(images[fit], labels[fit]), images[held], labels[held]
 
 
 def accuracy(model: keras.Model, images: np.ndarray, labels: np.ndarray) -> float | None:
@@ -71,16 +50,16 @@ def accuracy(model: keras.Model, images: np.ndarray, labels: np.ndarray) -> floa
 
 
 def fine_tune(model: keras.Model, base: Hyperparams, data: MnistData, images: np.ndarray, labels: np.ndarray,
-              weight: int = 10, on_progress: Callable[[Progress], None] | None = None,
+              weight: int = REPEAT, on_progress: Callable[[Progress], None] | None = None,
               stop: StopFlag | None = None) -> tuple[TrainResult, FineTuneReport | None]:
     """Train a copy of ``model`` on the drawings (``weight``× oversampled) mixed with MNIST.
 
     The model passed in is never modified. The report is None when the run failed or was stopped.
     """
-    extra, held_images, held_labels = split_drawings(images, labels, base.seed)
-    extra = replace(extra, weight=weight)
+    learn_from, held_images, held_labels = split_drawings(images, labels, base.seed)
+    learn_from = replace(learn_from, weight=weight)
     before_drawings, before_mnist = accuracy(model, held_images, held_labels), accuracy(model, data.x_test, data.y_test)
-    result = train(fine_tune_settings(base), data, on_progress, stop, extra=extra, start_from=model)
+    result = train(fine_tune_settings(base), data, on_progress, stop, drawings=learn_from, start_from=model)
     if result.error or result.stopped or result.test is None:
         return result, None
     return result, FineTuneReport(before_drawings, accuracy(result.model, held_images, held_labels),

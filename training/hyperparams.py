@@ -12,6 +12,8 @@ import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
+from model.network import NetworkConfig
+
 
 def _knob(default: Any, help: str, *, low: float | None = None, high: float | None = None,
           choices: tuple[Any, ...] | None = None, log: bool = False) -> Any:
@@ -69,6 +71,11 @@ class Hyperparams:
         if problems:
             raise HyperparamError("Impossible settings: " + "; ".join(problems) + ".")
         return self
+
+    @property
+    def network(self) -> NetworkConfig:
+        """The network these settings train."""
+        return NetworkConfig(**{f.name: getattr(self, f.name) for f in fields(NetworkConfig)})
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -28,10 +28,10 @@ from typing import Any
 
 from model.store import data_dir
 from training import database
-from training.evaluation import Evaluation
-from training.finetune import FineTuneReport
 from training.hyperparams import Hyperparams
-from training.trainer import Progress
+from training.loop import Progress
+from training.metrics import Evaluation
+from training.runs import FineTuneReport
 
 HEARTBEAT_S = 1.0
 """How often a worker running a job touches its record (and reads whether a stop was asked)."""
@@ -258,14 +258,15 @@ class JobStore:
     def beat(self, job_id: int) -> bool:
         """The worker is alive; returns whether a stop was asked for."""
         with self._connect() as db:
-            db.execute("UPDATE jobs SET heartbeat = ? WHERE id = ? AND state = ?", (time.time(), job_id, JobState.RUNNING))
+            db.execute("UPDATE jobs SET heartbeat = ? WHERE id = ? AND state = ?",
+                       (time.time(), job_id, JobState.RUNNING))
             row = db.execute("SELECT stop_requested FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return bool(row and row[0])
 
     def add_progress(self, job_id: int, report: Progress) -> None:
         with self._connect() as db:
-            db.execute("INSERT INTO progress (job_id, seq, report) SELECT ?, COUNT(*), ? FROM progress WHERE job_id = ?",
-                       (job_id, json.dumps(asdict(report)), job_id))
+            db.execute("INSERT INTO progress (job_id, seq, report) SELECT ?, COUNT(*), ? FROM progress "
+                       "WHERE job_id = ?", (job_id, json.dumps(asdict(report)), job_id))
 
     def end(self, job_id: int, state: JobState, outcome: JobOutcome | None = None, error: str | None = None) -> None:
         """Record how a running job ended."""

@@ -7,7 +7,6 @@ JSON of its provenance beside it — that is how ``model/weights/default.keras``
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import signal
 import sys
@@ -15,8 +14,9 @@ import threading
 from pathlib import Path
 
 from training.data import MnistError, load_mnist
-from training.feedback import load_drawings
-from training.hyperparams import HyperparamError, Hyperparams, add_arguments, from_arguments
+from training.drawings import REPEAT, LabelledDrawings, load_drawings
+from training.hyperparams import HyperparamError, add_arguments, from_arguments
+from training.runs import MAX_MNIST_DROP_TEXT, hyperparams_of, record_run
 
 
 def _print_progress(p) -> None:
@@ -35,24 +35,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", metavar="PATH", type=Path,
                         help="write the model here (.keras) with a .json beside it, instead of a new run in the store")
     parser.add_argument("--name", default="cli", help="name of the saved run")
-    parser.add_argument("--include-feedback", metavar="PATH", type=Path,
-                        help="also learn from users' labelled drawings: the dashboard's feedback.sqlite3 (in the "
+    parser.add_argument("--include-drawings", metavar="PATH", type=Path,
+                        help="also learn from users' labelled drawings: the dashboard's drawings.sqlite3 (in the "
                              "data directory) or an .npz exported from My drawings")
-    parser.add_argument("--feedback-weight", type=int, default=10, metavar="N",
-                        help="how many times each drawing is repeated per epoch (default 10)")
+    parser.add_argument("--drawings-weight", type=int, default=REPEAT, metavar="N",
+                        help=f"how many times each drawing is repeated per epoch (default {REPEAT})")
     parser.add_argument("--fine-tune", metavar="MODEL", type=Path,
-                        help="with --include-feedback: fine-tune this .keras model on the drawings mixed with "
+                        help="with --include-drawings: fine-tune this .keras model on the drawings mixed with "
                              "MNIST (a few epochs, before/after report) instead of training from scratch")
     add_arguments(parser)
     args = parser.parse_args(argv)
     try:
         hp = from_arguments(args)
         data = load_mnist(args.data)
-        drawings = load_drawings(args.include_feedback) if args.include_feedback else None
+        drawings = (LabelledDrawings(*load_drawings(args.include_drawings), weight=args.drawings_weight)
+                    if args.include_drawings else None)
         if args.fine_tune and drawings is None:
-            raise HyperparamError("--fine-tune needs --include-feedback: the drawings to learn from")
-        if args.feedback_weight < 1:
-            raise HyperparamError("--feedback-weight must be at least 1")
+            raise HyperparamError("--fine-tune needs --include-drawings: the drawings to learn from")
+        if args.drawings_weight < 1:
+            raise HyperparamError("--drawings-weight must be at least 1")
     except (HyperparamError, MnistError, OSError, KeyError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -61,13 +62,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(data.notice, flush=True)
     if drawings is not None:
-        print(f"with {len(drawings[0])} labelled drawings from {args.include_feedback}, "
-              f"each repeated {args.feedback_weight}×", flush=True)
+        print(f"with {len(drawings.images)} labelled drawings from {args.include_drawings}, "
+              f"each repeated {args.drawings_weight}×", flush=True)
 
-    from model.store import ModelFileError, ModelStore, load_keras_model, save_model_atomic  # deferred: TensorFlow
-    from training.evaluation import format_report
+    from model.store import ModelFileError, ModelStore, load_keras_model, model_meta, save_model_atomic  # TensorFlow
     from training.finetune import fine_tune
-    from training.trainer import ExtraImages, describe_run, train
+    from training.loop import train
+    from training.metrics import format_report
 
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: (print("stopping after this batch…", flush=True), stop.set()))
@@ -78,32 +79,28 @@ def main(argv: list[str] | None = None) -> int:
         except ModelFileError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        described = [p for p in (args.fine_tune.with_suffix(".json"), args.fine_tune.parent / "run.json") if p.is_file()]
-        base = Hyperparams.from_dict(json.loads(described[0].read_text())["hyperparams"]) if described else hp
         print("fine-tuning " + str(args.fine_tune), flush=True)
-        result, report = fine_tune(start, base, data, *drawings, weight=args.feedback_weight,
+        base = hyperparams_of(model_meta(args.fine_tune))
+        result, report = fine_tune(start, base, data, drawings.images, drawings.labels, weight=drawings.weight,
                                    on_progress=_print_progress, stop=stop)
     else:
         print("settings: " + " ".join(f"{k}={v}" for k, v in hp.to_dict().items()), flush=True)
-        extra = ExtraImages(*drawings, weight=args.feedback_weight) if drawings is not None else None
-        result = train(hp, data, on_progress=_print_progress, stop=stop, extra=extra)
+        result = train(hp, data, on_progress=_print_progress, stop=stop, drawings=drawings)
     if result.error:
         print(f"error: {result.error}", file=sys.stderr)
         return 1
     print(format_report(result.test), flush=True)
     print(f"trained in {result.seconds:.0f} s at {result.images_per_second:,.0f} images/s"
           + (" (stopped early)" if result.stopped else ""), flush=True)
-    meta = describe_run(result, data, command="python -m training.train " + shlex.join(sys.argv[1:] if argv is None else argv))
-    if drawings is not None:
-        meta["drawings"] = {"source": str(args.include_feedback), "count": int(len(drawings[0])),
-                            "weight": args.feedback_weight}
+    command = "python -m training.train " + shlex.join(sys.argv[1:] if argv is None else argv)
+    meta = record_run(result, data, command, drawings, str(args.include_drawings), report).to_dict()
     if report is not None:
-        meta["fine_tune"] = report.to_dict()
         drawings_line = ("" if report.drawings_before is None else
                          f"held-out drawings {report.drawings_before:.1%} → {report.drawings_after:.1%} "
                          f"({report.held_out} images); ")
         print(f"{drawings_line}MNIST test {report.mnist_before:.2%} → {report.mnist_after:.2%}"
-              + ("  FLAGGED: MNIST accuracy fell by more than 0.5 points" if report.flagged else ""), flush=True)
+              + (f"  FLAGGED: MNIST accuracy fell by more than {MAX_MNIST_DROP_TEXT}" if report.flagged else ""),
+              flush=True)
     if args.output is not None:
         save_model_atomic(result.model, args.output, meta)
         print(f"saved {args.output} and {args.output.with_suffix('.json')}")

@@ -25,15 +25,15 @@ import time
 import traceback
 from dataclasses import replace
 
-import numpy as np
-
 from model.store import data_dir, load_keras_model
 from training.data import MnistData, load_mnist
-from training.feedback import FeedbackStore
-from training.finetune import FineTuneReport, fine_tune
+from training.drawings import DrawingStore, LabelledDrawings, default_path
+from training.finetune import fine_tune
 from training.jobs import HEARTBEAT_S, JobOutcome, JobRecord, JobState
+from training.loop import train
+from training.metrics import misclassified
 from training.queue import TrainingQueue, WorkerLock
-from training.trainer import ExtraImages, TrainResult, describe_run, train
+from training.runs import record_run
 
 POLL_S = 0.5
 """How long an idle worker waits before looking at the queue again."""
@@ -105,13 +105,13 @@ class Worker:
         on_progress = functools.partial(jobs.add_progress, record.id)
         report = drawings = None
         if spec.drawings_weight is not None:
-            drawings = ExtraImages(*FeedbackStore(self.queue.root / "feedback.sqlite3").arrays(), spec.drawings_weight)
+            drawings = LabelledDrawings(*DrawingStore(default_path(self.queue.root)).arrays(), spec.drawings_weight)
         if spec.fine_tune_from is not None:
             start = load_keras_model(models.get(spec.fine_tune_from).path)
             result, report = fine_tune(start, spec.hyperparams, self.data, drawings.images, drawings.labels,
                                        drawings.weight, on_progress, stop)
         else:
-            result = train(spec.hyperparams, self.data, on_progress, stop, extra=drawings)
+            result = train(spec.hyperparams, self.data, on_progress, stop, drawings=drawings)
         if result.error:
             jobs.end(record.id, JobState.FAILED, error=result.error)
             return
@@ -119,9 +119,9 @@ class Worker:
             jobs.end(record.id, JobState.FAILED, error="The training worker was shut down during this run. "
                                                        "Start the run again.")
             return
-        meta = describe_job(result, self.data, drawings, report)
-        mistakes = [(int(i), int(result.test_predicted[i]))
-                    for i in (result.test_predicted != self.data.y_test).nonzero()[0]]
+        meta = record_run(result, self.data, drawings=drawings, report=report).to_dict()
+        mistakes = [(int(i), int(result.test_predicted[i])) for i in misclassified(result.test_predicted,
+                                                                                    self.data.y_test)]
         outcome = JobOutcome(result.test, round(result.seconds, 1), round(result.images_per_second, 1),
                              len(result.epoch_history), mistakes, len(self.data.y_test), report)
         if result.stopped:
@@ -131,17 +131,6 @@ class Worker:
             info = models.save_run(result.model, meta, name=spec.name)
             jobs.end(record.id, JobState.FINISHED, replace(outcome, saved=info.id))
 
-
-def describe_job(result: TrainResult, data: MnistData, drawings: ExtraImages | None,
-                 report: FineTuneReport | None) -> dict:
-    """The run's JSON: the trainer's description plus the drawings used and any fine-tuning report."""
-    meta = describe_run(result, data)
-    if drawings is not None:
-        meta["drawings"] = {"count": int(len(drawings.images)), "weight": drawings.weight,
-                            "per_digit": np.bincount(drawings.labels, minlength=10).tolist()}
-    if report is not None:
-        meta["fine_tune"] = report.to_dict()
-    return meta
 
 
 def lower_priority() -> str:
@@ -170,7 +159,8 @@ def run_job(job_id: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the dashboard's queued training jobs, one at a time.")
-    parser.add_argument("--threads", type=int, default=int(os.environ.get("DIGITS_WORKER_THREADS") or default_threads()),
+    threads = int(os.environ.get("DIGITS_WORKER_THREADS") or default_threads())
+    parser.add_argument("--threads", type=int, default=threads,
                         help="TensorFlow threads (default: the cores available minus one, at least 1)")
     parser.add_argument("--idle-exit", type=float, metavar="SECONDS",
                         help="exit once the queue has been empty this long (0: as soon as it is empty)")

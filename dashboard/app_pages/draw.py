@@ -7,14 +7,25 @@ from streamlit_drawable_canvas import st_canvas
 
 from dashboard import session
 from dashboard.results import show_prediction
-from model.predictor import Prediction
-from model.preprocess import ImageError
+from model.inference import Prediction
+from model.preprocess import IMAGE_TYPES, ImageError
 
 CANVAS_SIDE = 280
 # (ink, paper) colours. White paper is the canvas left transparent over the white page: the ink is then the
 # drawing's alpha channel, the cheapest way through preprocessing on every stroke.
 INK_STYLES = {"Black ink on white": ("#000000", ""), "White chalk on black": ("#ffffff", "#000000")}
 PROMPT = "Draw a digit on the canvas — the prediction follows your pen."
+# This session's canvas state (not widget keys: those are dropped when the user visits another page).
+STROKES_KEY = "canvas_strokes"
+"""The strokes drawn so far (the canvas's JSON), restored when the user comes back to the page."""
+INITIAL_KEY = "canvas_initial"
+"""What a (re)mounted canvas starts from: the saved strokes, or an empty drawing after Clear."""
+CLEARED_KEY = "canvas_cleared"
+"""How many times Clear was pressed: makes each empty initial drawing new, so the canvas empties in place."""
+STALE_KEY = "canvas_stale"
+"""The strokes Clear removed, ignored until the browser sends the empty canvas."""
+LABELLED_KEY = "labelled_drawing"
+"""{fingerprint: label} of the drawing last kept with Right / Wrong, so it is not offered twice."""
 
 st.title("Draw a digit")
 st.caption("Anywhere on the canvas, any size: the model reads it the way MNIST digits were prepared. "
@@ -31,25 +42,25 @@ def drawing_area() -> None:
         ink, paper = INK_STYLES[style.selectbox("Ink", list(INK_STYLES), key="ink_style")]
         key = f"canvas-{paper or 'white'}"
         if key not in st.session_state:  # a fresh canvas (first visit or back from another page): restore strokes
-            st.session_state["canvas_initial"] = st.session_state.get("canvas_strokes")
+            st.session_state[INITIAL_KEY] = st.session_state.get(STROKES_KEY)
         canvas = st_canvas(stroke_width=width, stroke_color=ink, background_color=paper, height=CANVAS_SIDE,
-                           width=CANVAS_SIDE, return_image_data=True, initial_drawing=st.session_state["canvas_initial"],
-                           key=key)
+                           width=CANVAS_SIDE, return_image_data=True,
+                           initial_drawing=st.session_state[INITIAL_KEY], key=key)
         if st.button("Clear", icon=":material/ink_eraser:"):
             # A new (empty) initial drawing empties the canvas in place; a new key would remount the component,
             # which takes a second or two during which strokes are lost.
-            cleared = st.session_state.get("canvas_cleared", 0) + 1
-            st.session_state["canvas_cleared"] = cleared
-            st.session_state["canvas_initial"] = {"objects": [], "cleared": cleared}
-            st.session_state.pop("canvas_strokes", None)
-            st.session_state["canvas_stale"] = canvas.json_data  # until the browser confirms the empty canvas
+            cleared = st.session_state.get(CLEARED_KEY, 0) + 1
+            st.session_state[CLEARED_KEY] = cleared
+            st.session_state[INITIAL_KEY] = {"objects": [], "cleared": cleared}
+            st.session_state.pop(STROKES_KEY, None)
+            st.session_state[STALE_KEY] = canvas.json_data  # until the browser confirms the empty canvas
             session.set_current_input(None)
             st.rerun(scope="fragment")
     pixels = canvas.image_data  # decodes the PNG the browser sent: once per stroke
-    if pixels is not None and canvas.json_data != st.session_state.get("canvas_stale"):  # None before any stroke
-        st.session_state.pop("canvas_stale", None)
+    if pixels is not None and canvas.json_data != st.session_state.get(STALE_KEY):  # None before any stroke
+        st.session_state.pop(STALE_KEY, None)
         strokes = (canvas.json_data or {}).get("objects")
-        st.session_state["canvas_strokes"] = canvas.json_data if strokes else None
+        st.session_state[STROKES_KEY] = canvas.json_data if strokes else None
         session.set_current_input(pixels if strokes else None, "canvas")
     with right:
         current = session.current_input()
@@ -58,46 +69,49 @@ def drawing_area() -> None:
         prediction = session.predict_current()
         show_prediction(prediction, PROMPT)
         if prediction is not None and prediction.digit is not None:
-            feedback_controls(prediction)
+            labelling_buttons(prediction)
 
 
-def feedback_controls(prediction: Prediction) -> None:
+def labelling_buttons(prediction: Prediction) -> None:
     """"Right" / "Wrong — it's a …": keep the drawing with its true label for the model to learn from."""
     pre = prediction.preprocessed
     fingerprint = hashlib.sha1(pre.image.tobytes()).hexdigest()
-    saved = st.session_state.get("feedback_saved", {})
+    saved = st.session_state.get(LABELLED_KEY, {})
     if fingerprint in saved:
         st.caption(f"Kept as a **{saved[fingerprint]}** in **My drawings** — thank you.")
         return
 
     def keep(label: int) -> None:
-        session.feedback().add(pre.image, label, raw=pre.source, predicted=prediction.digit,
+        session.drawings().add(pre.image, label, raw=pre.source, predicted=prediction.digit,
                                probabilities=prediction.probabilities, model=session.current_model_id())
-        st.session_state["feedback_saved"] = {fingerprint: label}
+        st.session_state[LABELLED_KEY] = {fingerprint: label}
 
     st.button(f"Right, it's a {prediction.digit}", icon=":material/thumb_up:", on_click=keep, args=(prediction.digit,),
-              key="feedback_right")
-    choice = st.pills("Wrong — it's a…", [d for d in range(10) if d != prediction.digit], key=f"fb-{fingerprint}")
+              key="label_right")
+    choice = st.pills("Wrong — it's a…", [d for d in range(10) if d != prediction.digit], key=f"wrong-{fingerprint}")
     if choice is not None:
         keep(choice)
         st.rerun(scope="fragment")
 
 
-drawing_area()
-
-with st.expander("…or upload a photo or scan of one digit", icon=":material/upload_file:"):
-    upload = st.file_uploader("Image of a single digit (either polarity)", key="upload",
-                              type=["png", "jpg", "jpeg", "bmp", "gif", "tif", "tiff", "webp"])
-    if upload is not None:
+def upload_area() -> None:
+    """A photo or scan instead of the canvas, through the same preprocessing."""
+    with st.expander("…or upload a photo or scan of one digit", icon=":material/upload_file:"):
+        upload = st.file_uploader("Image of a single digit (either polarity)", key="upload", type=list(IMAGE_TYPES))
+        if upload is None:
+            return
         try:
             prediction = session.predictor().predict(upload.getvalue())
         except ImageError as exc:
             st.error(f"That file can't be used: {exc}", icon=":material/block:")
-        else:
-            session.set_current_input(upload.getvalue(), upload.name)
-            cols = st.columns([1, 1], gap="large")
-            cols[0].image(prediction.preprocessed.source, caption=upload.name, width=CANVAS_SIDE)
-            with cols[1]:
-                show_prediction(prediction, "No digit found in this image.")
+            return
+        session.set_current_input(upload.getvalue(), upload.name)
+        cols = st.columns([1, 1], gap="large")
+        cols[0].image(prediction.preprocessed.source, caption=upload.name, width=CANVAS_SIDE)
+        with cols[1]:
+            show_prediction(prediction, "No digit found in this image.")
 
+
+drawing_area()
+upload_area()
 st.caption(f"Model: **{session.current_model_id()}**")

@@ -1,98 +1,113 @@
 """Inspect page: one input through every preprocessing stage, the conv layers, the filters and saliency."""
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from dashboard import session
-from dashboard.charts import digit_bars
-from dashboard.pictures import (CYAN, RED, colourise, mark_points, mask_with_box, overlay, rgba_on_white,
-                                thumbnail, tile_grid)
-from model.explain import conv_kernels
-from model.preprocess import ImageError, Preprocessed
+from dashboard.pictures import (
+    CYAN,
+    RED,
+    colourise,
+    mark_points,
+    mask_with_box,
+    overlay,
+    rgba_on_white,
+    thumbnail,
+    tile_grid,
+)
+from dashboard.results import show_prediction
+from model.explain import Explainer, conv_kernels, strongest_channels
+from model.inference import Prediction
+from model.preprocess import IMAGE_TYPES, ImageError, Preprocessed
+from training.metrics import misclassified
 
 SOURCES = ("Your drawing", "An MNIST test image", "Upload an image")
-TEST_INDEX = "inspect_test_index"
+TEST_INDEX_KEY = "inspect_test_index"
+STAGES_PER_ROW = 5
+SALIENCY_METHODS = ("Integrated gradients (pixels)", "Grad-CAM (last conv layer)")
 
-st.html("<style>[data-testid=stImage] img {image-rendering: pixelated;}</style>")  # crisp pixels at any zoom
-st.title("Inspect")
-st.caption("See exactly how the CNN reads a digit: the preprocessing, what each layer computes, "
-           "what it has learned, and where it looks.")
+
+@dataclass(frozen=True)
+class Inspected:
+    """The image under inspection, where it came from, and its true label when known (MNIST)."""
+
+    image: np.ndarray | bytes
+    origin: str
+    true_label: int | None = None
+
 
 # ---------------------------------------------------------------- the input
-source = st.segmented_control("Input", SOURCES, default=SOURCES[0], key="inspect_source") or SOURCES[0]
-image, true_label, origin = None, None, ""
-if source == SOURCES[0]:
+def your_drawing() -> Inspected | None:
     current = session.current_input()
     if current is None:
         st.info("Nothing drawn yet: draw a digit on the **Draw** page, or pick an MNIST test image.",
                 icon=":material/draw:")
-    else:
-        image, origin = current.image, "your drawing" if current.origin == "canvas" else current.origin
-elif source == SOURCES[1]:
+        return None
+    return Inspected(current.image, "your drawing" if current.origin == "canvas" else current.origin)
+
+
+def an_mnist_test_image() -> Inspected:
+    """Pick one by index, at random, of a class, or among the ones the model gets wrong."""
     data = session.mnist()
-    predicted = session.test_predictions(*session.model_version())
-    wrong = np.flatnonzero(predicted != data.y_test)
+    wrong = misclassified(session.test_predictions(*session.model_version()), data.y_test)
     st.caption(data.notice + f" Through the same preprocessing as your drawings, the model gets **{len(wrong)}** "
                f"of {len(data.y_test):,} test images wrong.")
     rng = np.random.default_rng()
-    st.session_state.setdefault(TEST_INDEX, 0)
+    st.session_state.setdefault(TEST_INDEX_KEY, 0)
     pick = st.columns([1, 1, 1, 1.2])
     if pick[0].button("Random", icon=":material/casino:"):
-        st.session_state[TEST_INDEX] = int(rng.integers(len(data.y_test)))
+        st.session_state[TEST_INDEX_KEY] = int(rng.integers(len(data.y_test)))
     digit = pick[1].selectbox("Of class", range(10), index=None, placeholder="any digit", key="inspect_class")
     if digit is not None and pick[1].button(f"Random {digit}"):
-        st.session_state[TEST_INDEX] = int(rng.choice(np.flatnonzero(data.y_test == digit)))
+        st.session_state[TEST_INDEX_KEY] = int(rng.choice(np.flatnonzero(data.y_test == digit)))
     if pick[2].button("A misclassified one", icon=":material/error:", disabled=len(wrong) == 0):
-        st.session_state[TEST_INDEX] = int(rng.choice(wrong))
-    index = pick[3].number_input("Index", 0, len(data.y_test) - 1, key=TEST_INDEX)
-    image, true_label, origin = data.x_test[index], int(data.y_test[index]), f"MNIST test image #{index}"
-else:
-    upload = st.file_uploader("An image of one digit", key="inspect_upload",
-                              type=["png", "jpg", "jpeg", "bmp", "gif", "tif", "tiff", "webp"])
-    if upload is not None:
-        image, origin = upload.getvalue(), upload.name
+        st.session_state[TEST_INDEX_KEY] = int(rng.choice(wrong))
+    index = pick[3].number_input("Index", 0, len(data.y_test) - 1, key=TEST_INDEX_KEY)
+    return Inspected(data.x_test[index], f"MNIST test image #{index}", int(data.y_test[index]))
 
-if image is None:
-    st.stop()
-try:
-    prediction = session.predictor().predict(image)
-except ImageError as exc:
-    st.error(f"That image can't be used: {exc}", icon=":material/block:")
-    st.stop()
-pre: Preprocessed = prediction.preprocessed
+
+def an_upload() -> Inspected | None:
+    upload = st.file_uploader("An image of one digit", key="inspect_upload", type=list(IMAGE_TYPES))
+    return None if upload is None else Inspected(upload.getvalue(), upload.name)
+
+
+def choose_input() -> Inspected | None:
+    source = st.segmented_control("Input", SOURCES, default=SOURCES[0], key="inspect_source") or SOURCES[0]
+    return {SOURCES[0]: your_drawing, SOURCES[1]: an_mnist_test_image, SOURCES[2]: an_upload}[source]()
+
 
 # ---------------------------------------------------------------- the decision
-st.subheader(f"The decision on {origin}")
-if prediction.digit is None:
-    st.info(f"No digit to read: {pre.empty_reason}.", icon=":material/draw:")
-else:
-    left, right = st.columns([1, 3])
-    left.metric("Prediction", str(prediction.digit), delta=f"{prediction.confidence:.1%} confident",
-                delta_color="off", delta_arrow="off")
-    if true_label is not None:
-        if true_label == prediction.digit:
-            left.success(f"Right: labelled {true_label}", icon=":material/check:")
+def decision(prediction: Prediction, inspected: Inspected) -> None:
+    st.subheader(f"The decision on {inspected.origin}")
+    show_prediction(prediction, "No digit to read: draw one on the **Draw** page or pick another input.",
+                    show_input=False)
+    if prediction.digit is not None and inspected.true_label is not None:
+        if inspected.true_label == prediction.digit:
+            st.success(f"Right: labelled {inspected.true_label}", icon=":material/check:")
         else:
-            left.error(f"Wrong: labelled {true_label}", icon=":material/close:")
-    digit_bars(prediction.probabilities, "probability", height=200, where=right, percent=True)
+            st.error(f"Wrong: labelled {inspected.true_label}", icon=":material/close:")
 
-# ---------------------------------------------------------------- preprocessing stages
-st.subheader("1 · Preprocessing, stage by stage")
-display = pre.source if pre.source.shape[2] == 3 else rgba_on_white(pre.source)
-stages = [(display[..., :3], "Raw input", f"{pre.source.shape[1]}×{pre.source.shape[0]} px as received.")]
-stages.append((pre.ink, "Ink + polarity", f"{pre.polarity.capitalize()}: ink is white, background black."))
-if pre.mask is not None and pre.bbox is not None:
-    stages.append((mask_with_box(pre.mask, pre.bbox), "Ink mask + box",
-                   "Pixels that are clearly ink; the red box bounds them (stray specks ignored)."))
-if not pre.is_empty:
-    stages += [
+
+# ---------------------------------------------------------------- 1 · preprocessing stages
+def stages_of(pre: Preprocessed) -> list[tuple[np.ndarray, str, str]]:
+    """(picture, title, explanation) for every stage the input went through."""
+    display = pre.source if pre.source.shape[2] == 3 else rgba_on_white(pre.source)
+    stages = [(display[..., :3], "Raw input", f"{pre.source.shape[1]}×{pre.source.shape[0]} px as received."),
+              (pre.ink, "Ink + polarity", f"{pre.polarity.capitalize()}: ink is white, background black.")]
+    if pre.mask is not None and pre.bbox is not None:
+        stages.append((mask_with_box(pre.mask, pre.bbox), "Ink mask + box",
+                       "Pixels that are clearly ink; the red box bounds them (stray specks ignored)."))
+    if pre.is_empty:
+        return stages
+    stroke = ("kept (MNIST-like)." if pre.stroke_adjust_px == 0 else
+              f"{'thickened' if pre.stroke_adjust_px > 0 else 'thinned'} toward MNIST's 2–3 px.")
+    return stages + [
         (pre.crop, "Crop", f"Cut to the box: {pre.crop.shape[1]}×{pre.crop.shape[0]} px; the digit's "
                            "position on the canvas no longer matters."),
-        (pre.stroked, "Stroke width",
-         f"Stroke ≈ {pre.stroke_px:.1f} px at 20 px; " + ("kept (MNIST-like)." if pre.stroke_adjust_px == 0 else
-                                                          f"{'thickened' if pre.stroke_adjust_px > 0 else 'thinned'} "
-                                                          "toward MNIST's 2–3 px.")),
+        (pre.stroked, "Stroke width", f"Stroke ≈ {pre.stroke_px:.1f} px at 20 px; {stroke}"),
         (pre.fitted, "Fit 20 px", f"Longer side scaled to 20 px ({pre.fitted.shape[1]}×{pre.fitted.shape[0]}), "
                                   "aspect kept, anti-aliased; its size no longer matters."),
         (mark_points(pre.padded, [(13.5, 13.5, RED), (*np.subtract(pre.centre_of_mass, 0.5), CYAN)]),
@@ -103,64 +118,92 @@ if not pre.is_empty:
         (colourise(pre.image, "viridis", 0.0, 1.0), "Model input",
          f"float32 28×28, values {pre.image.min():.2f}–{pre.image.max():.2f} (viridis: 0 dark, 1 yellow)."),
     ]
-PER_ROW = 5
-for start in range(0, len(stages), PER_ROW):
-    for column, (picture, title, explanation) in zip(st.columns(PER_ROW), stages[start:start + PER_ROW]):
-        column.image(thumbnail(picture, 224, fill=None if title == "Raw input" else 0), caption=title,
-                     width="stretch")
-        column.caption(explanation)
-if pre.is_empty:
+
+
+def preprocessing_stages(pre: Preprocessed) -> None:
+    st.subheader("1 · Preprocessing, stage by stage")
+    stages = stages_of(pre)
+    for start in range(0, len(stages), STAGES_PER_ROW):
+        for column, (picture, title, explanation) in zip(st.columns(STAGES_PER_ROW),
+                                                         stages[start:start + STAGES_PER_ROW]):
+            column.image(thumbnail(picture, 224, fill=None if title == "Raw input" else 0), caption=title,
+                         width="stretch")
+            column.caption(explanation)
+
+
+# ---------------------------------------------------------------- 2 · feature maps
+def feature_maps(explainer: Explainer, x: np.ndarray) -> None:
+    st.subheader("2 · Feature maps: what each layer computes")
+    shapes = {fl.label: fl.shape for fl in explainer.layers}
+    cols = st.columns([2, 1])
+    layer = cols[0].selectbox("Layer", list(shapes), key="inspect_layer",
+                              format_func=lambda name: f"{name} — {shapes[name]}")
+    strongest = cols[1].toggle("Strongest channels first", value=True, key="inspect_strongest")
+    maps = explainer.feature_maps(x)[layer]
+    channels = strongest_channels(maps) if strongest else np.arange(maps.shape[-1])
+    high = float(maps.max()) or 1.0
+    tiles = np.stack([colourise(maps[..., c], "magma", 0.0, high) for c in channels])
+    st.image(tile_grid(tiles, [str(c) for c in channels], columns=16, tile_px=56),
+             caption=f"{layer}: {maps.shape[-1]} channels of {maps.shape[0]}×{maps.shape[1]}, one colour scale "
+                     f"for the layer (black 0 → yellow {high:.2f}); the number is the channel index.")
+
+
+# ---------------------------------------------------------------- 3 · filters
+def learned_filters(explainer: Explainer) -> None:
+    st.subheader("3 · Learned filters")
+    kernels = conv_kernels(explainer.model)
+    first_name, first = kernels[0]
+    bound = float(np.abs(first).max())
+    tiles = np.stack([colourise(first[:, :, 0, c], "RdBu_r", -bound, bound) for c in range(first.shape[-1])])
+    st.image(tile_grid(tiles, [str(c) for c in range(first.shape[-1])], columns=16, tile_px=48),
+             caption=f"{first_name}: {first.shape[-1]} kernels of {first.shape[0]}×{first.shape[1]} applied to the "
+                     "input (red positive, blue negative): edge and stroke detectors.")
+    st.dataframe(pd.DataFrame([{"layer": name, "kernel": "×".join(map(str, k.shape)), "weights": k.size,
+                                "mean |w|": float(np.abs(k).mean()), "std": float(k.std())} for name, k in kernels]),
+                 hide_index=True)
+
+
+# ---------------------------------------------------------------- 4 · saliency
+def saliency(explainer: Explainer, prediction: Prediction) -> None:
+    st.subheader("4 · What the model looks at")
+    x, image = prediction.preprocessed.model_input, prediction.preprocessed.image
+    cols = st.columns([1, 2])
+    # Keyed by the prediction, so a new input starts from its own predicted digit rather than the last choice.
+    target = cols[0].selectbox("Explain the score of digit", range(10), index=prediction.digit,
+                               key=f"inspect_target_{prediction.digit}")
+    method = cols[1].radio("Method", SALIENCY_METHODS, horizontal=True, key="inspect_method")
+    if method == SALIENCY_METHODS[1]:
+        heat = explainer.gradcam(x, target)
+        note = (f"Grad-CAM: where {explainer.last_conv.label}'s evidence for “{target}” lies "
+                "(its channels weighted by their gradient).")
+    else:
+        heat = explainer.pixel_saliency(x, target)
+        note = f"Integrated gradients: pixels whose ink raises the score of “{target}” (positive part)."
+    pictures = st.columns(3)
+    pictures[0].image(thumbnail(image, 168), caption="The 28×28 input", width=168)
+    pictures[1].image(thumbnail(colourise(heat, "jet", 0.0, 1.0), 168), caption="Saliency", width=168)
+    pictures[2].image(overlay(image, heat, 168), caption="Overlay", width=168)
+    st.caption(note + f" The model gives “{target}” a probability of {prediction.probabilities[target]:.1%}.")
+
+
+# ---------------------------------------------------------------- the page
+st.html("<style>[data-testid=stImage] img {image-rendering: pixelated;}</style>")  # crisp pixels at any zoom
+st.title("Inspect")
+st.caption("See exactly how the CNN reads a digit: the preprocessing, what each layer computes, "
+           "what it has learned, and where it looks.")
+inspected = choose_input()
+if inspected is None:
     st.stop()
-
-x = pre.model_input
+try:
+    prediction = session.predictor().predict(inspected.image)
+except ImageError as exc:
+    st.error(f"That image can't be used: {exc}", icon=":material/block:")
+    st.stop()
+decision(prediction, inspected)
+preprocessing_stages(prediction.preprocessed)
+if prediction.digit is None:
+    st.stop()
 explainer = session.explainer()
-
-# ---------------------------------------------------------------- feature maps
-st.subheader("2 · Feature maps: what each layer computes")
-labels = [fl.label for fl in explainer.layers]
-cols = st.columns([2, 1])
-layer = cols[0].selectbox("Layer", labels, key="inspect_layer",
-                          format_func=lambda name: f"{name} — {dict(zip(labels, explainer.layers))[name].shape}")
-strongest = cols[1].toggle("Strongest channels first", value=True, key="inspect_strongest")
-maps = explainer.feature_maps(x)[layer]
-channels = np.argsort(-maps.mean(axis=(0, 1))) if strongest else np.arange(maps.shape[-1])
-high = float(maps.max()) or 1.0
-tiles = np.stack([colourise(maps[..., c], "magma", 0.0, high) for c in channels])
-st.image(tile_grid(tiles, [str(c) for c in channels], columns=16, tile_px=56),
-         caption=f"{layer}: {maps.shape[-1]} channels of {maps.shape[0]}×{maps.shape[1]}, one colour scale "
-                 f"for the layer (black 0 → yellow {high:.2f}); the number is the channel index.")
-
-# ---------------------------------------------------------------- filters
-st.subheader("3 · Learned filters")
-kernels = conv_kernels(explainer.model)
-first_name, first = kernels[0]
-bound = float(np.abs(first).max())
-tiles = np.stack([colourise(first[:, :, 0, c], "RdBu_r", -bound, bound) for c in range(first.shape[-1])])
-st.image(tile_grid(tiles, [str(c) for c in range(first.shape[-1])], columns=16, tile_px=48),
-         caption=f"{first_name}: {first.shape[-1]} kernels of {first.shape[0]}×{first.shape[1]} applied to the "
-                 "input (red positive, blue negative): edge and stroke detectors.")
-st.dataframe(pd.DataFrame([{"layer": name, "kernel": "×".join(map(str, k.shape)), "weights": k.size,
-                            "mean |w|": float(np.abs(k).mean()), "std": float(k.std())} for name, k in kernels]),
-             hide_index=True)
-
-# ---------------------------------------------------------------- saliency
-st.subheader("4 · What the model looks at")
-cols = st.columns([1, 2])
-# Keyed by the prediction, so a new input starts from its own predicted digit rather than the last choice.
-target = cols[0].selectbox("Explain the score of digit", range(10), index=prediction.digit,
-                           key=f"inspect_target_{prediction.digit}")
-method = cols[1].radio("Method", ["Integrated gradients (pixels)", "Grad-CAM (last conv layer)"],
-                       horizontal=True, key="inspect_method")
-if method.startswith("Grad-CAM"):
-    heat = explainer.gradcam(x, target)
-    note = (f"Grad-CAM: where {explainer.last_conv.label}'s evidence for “{target}” lies "
-            "(its channels weighted by their gradient).")
-else:
-    attribution = explainer.integrated_gradients(x, target)
-    heat = np.clip(attribution, 0, None) / (attribution.max() or 1.0)
-    note = f"Integrated gradients: pixels whose ink raises the score of “{target}” (positive part)."
-pictures = st.columns(3)
-pictures[0].image(thumbnail(pre.image, 168), caption="The 28×28 input", width=168)
-pictures[1].image(thumbnail(colourise(heat, "jet", 0.0, 1.0), 168), caption="Saliency", width=168)
-pictures[2].image(overlay(pre.image, heat, 168), caption="Overlay", width=168)
-st.caption(note + f" The model gives “{target}” a probability of {prediction.probabilities[target]:.1%}.")
+feature_maps(explainer, prediction.preprocessed.model_input)
+learned_filters(explainer)
+saliency(explainer, prediction)

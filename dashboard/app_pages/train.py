@@ -8,81 +8,89 @@ from dashboard import session
 from dashboard.charts import digit_bars, line_chart
 from dashboard.hyperparam_widgets import hyperparam_inputs
 from dashboard.pictures import tile_grid
-from model.store import ModelFileError
+from model.store import ModelFileError, ModelInfo
 from training import finetune
+from training.drawings import REPEAT
 from training.hyperparams import PRESETS, HyperparamError, Hyperparams
 from training.jobs import JobError, JobRecord, JobSpec, JobState
-from training.trainer import Progress
+from training.loop import Progress, learning_curve
+from training.runs import MAX_MNIST_DROP_TEXT, FineTuneReport, RunRecord, hyperparams_of
 
-st.title("Train")
-st.caption("Retrain the CNN on MNIST with your own settings and watch it learn. Runs wait their turn in a queue "
-           "and train in a separate worker process, so drawing stays fast for everyone. Every finished run is kept "
-           "below, where you can compare runs and switch the Draw and Inspect pages to one.")
+MESSAGE_KEY = "train_message"
+"""A (kind, text) message for the next run of the page: st.error / st.warning after a button's callback."""
+PRESET_NOTES = {
+    "Quick": "Quick: a small network that reaches 99.2 % test accuracy on full MNIST in about 3 minutes on a "
+             "2-core server (the worker leaves a core to drawing).",
+    "Best": "Best: the settings of the shipped model (about 40 minutes on a 2-core CPU).",
+}
+
 queue = session.training_queue()
 data = session.mnist()
-if data.is_full:
-    st.success(data.notice, icon=":material/dataset:")
-else:
-    st.warning(data.notice, icon=":material/dataset:")
+active_at_start = queue.jobs.active()
 
 
-# ---------------------------------------------------------------- settings
 def submit(spec: JobSpec) -> None:
     try:
         queue.submit(spec)
     except HyperparamError as exc:
-        st.session_state["train_message"] = ("error", str(exc))
+        st.session_state[MESSAGE_KEY] = ("error", str(exc))
 
 
-active_at_start = queue.jobs.active()
-drawing_images, drawing_labels = session.feedback().arrays()
-with st.expander("Settings", icon=":material/tune:", expanded=not active_at_start):
-    preset = st.segmented_control("Preset", list(PRESETS), default="Quick", key="train_preset") or "Quick"
-    st.caption({"Quick": "Quick: a small network that reaches 99.2 % test accuracy on full MNIST in about 3 minutes "
-                         "on a 2-core server (the worker leaves a core to drawing).",
-                "Best": "Best: the settings of the shipped model (about 40 minutes on a 2-core CPU)."}[preset])
-    with st.form("train_form", border=False):
-        values = hyperparam_inputs(PRESETS[preset], key_prefix=f"hp-{preset}")
-        name_col, include_col, weight_col = st.columns([2, 2, 1])
-        name = name_col.text_input("Run name", "run", max_chars=40, key="train_name") or "run"
-        include = include_col.toggle(f"Include my drawings ({len(drawing_images)})", key="train_include",
-                                     disabled=len(drawing_images) == 0,
-                                     help="Mix the drawings labelled on the Draw page into the training set")
-        weight = weight_col.number_input("Repeat each", 1, 100, 10, key="train_weight",
-                                         help="How many times each drawing is shown per epoch")
-        label = "Add to the queue" if active_at_start else "Start training"
-        submitted = st.form_submit_button(label, icon=":material/play_arrow:", type="primary")
-    if submitted:
-        submit(JobSpec(Hyperparams(**values), name, drawings_weight=weight if include else None))
-        st.rerun()
+def act_on_job(action, job_id: int) -> None:
+    """Cancel, keep or discard; someone else (or a double click) may have got there first: say so."""
+    try:
+        action(job_id)
+    except (JobError, ModelFileError) as exc:
+        st.session_state[MESSAGE_KEY] = ("warning", str(exc))
 
-with st.expander(f"Learn from my drawings ({len(drawing_images)})", icon=":material/school:"):
-    base_info = session.store().get(session.current_model_id())
-    st.markdown(f"Fine-tune **{base_info.id}** (the model this browser uses) for {finetune.EPOCHS} epochs on your "
-                f"labelled drawings (each repeated ×10) mixed with {finetune.MNIST_IMAGES:,} MNIST images. A quarter "
-                "of the drawings is held out to show what it learned; MNIST test accuracy shows what it cost.")
-    if len(drawing_images) < 4:
-        st.caption("Label at least 4 drawings on the Draw page first (Right / Wrong — it's a …).")
-    elif st.button("Fine-tune on my drawings", icon=":material/auto_fix_high:"):
-        base = Hyperparams.from_dict(base_info.meta["hyperparams"]) if base_info.meta.get("hyperparams") else PRESETS["Best"]
-        submit(JobSpec(base, f"{base_info.id[:24]}-fine-tuned", drawings_weight=10, fine_tune_from=base_info.id))
-        st.rerun()
-kind, text = st.session_state.pop("train_message", (None, None))
-if kind:
-    getattr(st, kind)(text)
+
+# ---------------------------------------------------------------- settings
+def settings(drawing_count: int) -> None:
+    """The preset, every knob, a name and whether to mix in the drawings: Start queues a run."""
+    with st.expander("Settings", icon=":material/tune:", expanded=not active_at_start):
+        preset = st.segmented_control("Preset", list(PRESETS), default="Quick", key="train_preset") or "Quick"
+        st.caption(PRESET_NOTES[preset])
+        with st.form("train_form", border=False):
+            values = hyperparam_inputs(PRESETS[preset], key_prefix=f"hp-{preset}")
+            name_col, include_col, weight_col = st.columns([2, 2, 1])
+            name = name_col.text_input("Run name", "run", max_chars=40, key="train_name") or "run"
+            include = include_col.toggle(f"Include my drawings ({drawing_count})", key="train_include",
+                                         disabled=drawing_count == 0,
+                                         help="Mix the drawings labelled on the Draw page into the training set")
+            weight = weight_col.number_input("Repeat each", 1, 100, REPEAT, key="train_weight",
+                                             help="How many times each drawing is shown per epoch")
+            label = "Add to the queue" if active_at_start else "Start training"
+            submitted = st.form_submit_button(label, icon=":material/play_arrow:", type="primary")
+        if submitted:
+            submit(JobSpec(Hyperparams(**values), name, drawings_weight=weight if include else None))
+            st.rerun()
+
+
+def fine_tuning(drawing_count: int) -> None:
+    """Fine-tune the model this browser uses on the labelled drawings."""
+    with st.expander(f"Learn from my drawings ({drawing_count})", icon=":material/school:"):
+        base = session.store().get(session.current_model_id())
+        st.markdown(f"Fine-tune **{base.id}** (the model this browser uses) for {finetune.EPOCHS} epochs on your "
+                    f"labelled drawings (each repeated ×{REPEAT}) mixed with {finetune.MNIST_IMAGES:,} MNIST images. "
+                    "A quarter of the drawings is held out to show what it learned; MNIST test accuracy shows what "
+                    "it cost.")
+        if drawing_count < 4:
+            st.caption("Label at least 4 drawings on the Draw page first (Right / Wrong — it's a …).")
+        elif st.button("Fine-tune on my drawings", icon=":material/auto_fix_high:"):
+            submit(JobSpec(hyperparams_of(base.meta), f"{base.id[:24]}-fine-tuned", drawings_weight=REPEAT,
+                           fine_tune_from=base.id))
+            st.rerun()
+
+
+def pending_message() -> None:
+    kind, text = st.session_state.pop(MESSAGE_KEY, (None, None))
+    if kind:
+        getattr(st, kind)(text)
 
 
 # ---------------------------------------------------------------- live progress and the queue
 def curves(progress: list[Progress], metric: str) -> pd.DataFrame:
-    """Long-format curve of ``metric`` ('loss' or 'accuracy') against fractional epochs: training points
-    within epochs (Keras's running mean), validation points at each epoch's end."""
-    rows = []
-    for p in progress:
-        epoch = (p.epoch - 1) + p.step / p.steps_per_epoch
-        rows.append({"epoch": epoch, metric: getattr(p, metric), "curve": "training"})
-        if p.epoch_end and p.val_loss is not None:
-            rows.append({"epoch": epoch, metric: getattr(p, f"val_{metric}"), "curve": "validation"})
-    return pd.DataFrame(rows, columns=["epoch", metric, "curve"])
+    return pd.DataFrame(learning_curve(progress, metric), columns=["epoch", metric, "curve"])
 
 
 def show_progress(progress: list[Progress]) -> None:
@@ -117,14 +125,6 @@ def show_waiting(waiting: list[JobRecord]) -> None:
         cancel.button("Cancel", key=f"cancel-{job.id}", on_click=act_on_job, args=(queue.cancel, job.id))
 
 
-def act_on_job(action, job_id: int) -> None:
-    """Cancel, keep or discard; someone else (or a double click) may have got there first: say so."""
-    try:
-        action(job_id)
-    except (JobError, ModelFileError) as exc:
-        st.session_state["train_message"] = ("warning", str(exc))
-
-
 @st.fragment(run_every=1.0 if active_at_start else 3.0)
 def live() -> None:
     """What the worker is doing now, read from the job records: every second while anything is queued or
@@ -143,9 +143,6 @@ def live() -> None:
         st.rerun()  # a run started, ended or left the queue: redraw the whole page (settings, results)
 
 
-live()
-
-
 # ---------------------------------------------------------------- results of the last run
 def show_results(job: JobRecord) -> None:
     st.subheader(f"Run “{job.spec.name}”: {job.state}")
@@ -162,17 +159,7 @@ def show_results(job: JobRecord) -> None:
     cols[2].metric("Training time", f"{outcome.seconds:.0f} s")
     cols[3].metric("Speed", f"{outcome.images_per_second:,.0f} img/s")
     if outcome.report is not None:
-        report = outcome.report
-        st.markdown("**Fine-tuning: before → after**")
-        st.dataframe(pd.DataFrame([
-            {"measured on": f"held-out drawings ({report.held_out})", "before": report.drawings_before,
-             "after": report.drawings_after},
-            {"measured on": "MNIST test set", "before": report.mnist_before, "after": report.mnist_after},
-        ]), hide_index=True, column_config={c: st.column_config.NumberColumn(format="percent") for c in ("before", "after")})
-        if report.flagged:
-            st.warning("MNIST test accuracy fell by more than 0.5 points: this model reads your style better but "
-                       "MNIST worse. It is saved, but will only become the default if you confirm.",
-                       icon=":material/warning:")
+        show_fine_tuning_report(outcome.report)
     if job.state == JobState.STOPPED:
         ask_keep_or_discard(job)
     elif outcome.saved is not None:
@@ -191,6 +178,20 @@ def show_results(job: JobRecord) -> None:
                  caption=f"Misclassified test digits (true>predicted), {len(shown)} of {len(outcome.mistakes)}")
 
 
+def show_fine_tuning_report(report: FineTuneReport) -> None:
+    st.markdown("**Fine-tuning: before → after**")
+    percent = st.column_config.NumberColumn(format="percent")
+    st.dataframe(pd.DataFrame([
+        {"measured on": f"held-out drawings ({report.held_out})", "before": report.drawings_before,
+         "after": report.drawings_after},
+        {"measured on": "MNIST test set", "before": report.mnist_before, "after": report.mnist_after},
+    ]), hide_index=True, column_config={"before": percent, "after": percent})
+    if report.flagged:
+        st.warning(f"MNIST test accuracy fell by more than {MAX_MNIST_DROP_TEXT}: this model reads your style "
+                   "better but MNIST worse. It is saved, but will only become the default if you confirm.",
+                   icon=":material/warning:")
+
+
 def ask_keep_or_discard(job: JobRecord, named: bool = False) -> None:
     """A stopped run's partial model waits, unlisted, until someone keeps or discards it."""
     run = f"“{job.spec.name}” was stopped after" if named else "Stopped after"
@@ -201,59 +202,92 @@ def ask_keep_or_discard(job: JobRecord, named: bool = False) -> None:
     discard.button("Discard", on_click=act_on_job, args=(queue.discard_partial, job.id), key=f"discard-{job.id}")
 
 
-latest = queue.jobs.latest()
-if latest is not None:
-    show_results(latest)
-for earlier in queue.jobs.stopped():  # stopped while others waited: the worker moved on, the decision did not
-    if latest is None or earlier.id != latest.id:
-        ask_keep_or_discard(earlier, named=True)
+def results() -> None:
+    """The last run that ended, and a Keep/Discard for runs stopped while others waited."""
+    latest = queue.jobs.latest()
+    if latest is not None:
+        show_results(latest)
+    for earlier in queue.jobs.stopped():  # the worker moved on, the decision did not
+        if latest is None or earlier.id != latest.id:
+            ask_keep_or_discard(earlier, named=True)
 
 
 # ---------------------------------------------------------------- saved models
-st.subheader("Saved models")
-store = session.store()
-models = store.all()
-active, in_use = store.active_id(), session.current_model_id()
-table = pd.DataFrame([{
-    "model": m.id,
-    "test accuracy": m.test_accuracy,
-    "epochs": m.meta.get("epochs_completed"),
-    "parameters": m.meta.get("parameters"),
-    "data": "full MNIST" if (m.meta.get("data") or {}).get("full_mnist") else "sample",
-    "created": m.meta.get("created"),
-    "status": ", ".join(s for s, on in (("server default", m.id == active), ("in use here", m.id == in_use)) if on),
-} for m in models])
-st.dataframe(table, hide_index=True, column_config={"test accuracy": st.column_config.NumberColumn(format="percent")})
-by_id = {m.id: m for m in models}
-compared = st.multiselect("Compare the training curves of", list(by_id), default=list(by_id)[:2], key="compare")
-curves_by_run = pd.DataFrame([{"epoch": row["epoch"], "training accuracy": row["accuracy"], "model": m}
-                              for m in compared for row in by_id[m].meta.get("history") or []])
-if not curves_by_run.empty:
-    line_chart(curves_by_run, "epoch", "training accuracy", height=240, color="model")
+def models_table(models: list[ModelInfo], records: dict[str, RunRecord]) -> None:
+    active, in_use = session.store().active_id(), session.current_model_id()
+    st.dataframe(pd.DataFrame([{
+        "model": m.id,
+        "test accuracy": m.test_accuracy,
+        "epochs": records[m.id].epochs_completed,
+        "parameters": records[m.id].parameters,
+        "data": "full MNIST" if records[m.id].data and records[m.id].data.full_mnist else "sample",
+        "created": records[m.id].created,
+        "status": ", ".join(s for s, on in (("server default", m.id == active), ("in use here", m.id == in_use)) if on),
+    } for m in models]), hide_index=True,
+        column_config={"test accuracy": st.column_config.NumberColumn(format="percent")})
 
-model = by_id[st.selectbox("Model", list(by_id), index=min(1, len(models) - 1), key="model_actions",
-                           format_func=lambda m: f"{m} ({by_id[m].test_accuracy:.2%})" if by_id[m].test_accuracy
-                           else m)]
-use, default, download, delete = st.columns(4)
-if use.button("Use this model", icon=":material/check_circle:", help="Draw and Inspect in this browser use it"):
-    st.session_state[session.MODEL_KEY] = model.id
-    st.rerun()
-flagged = bool((model.meta.get("fine_tune") or {}).get("flagged"))
-confirmed = not flagged or st.checkbox("This fine-tuned model lost more than 0.5 points of MNIST test accuracy; "
-                                       "make it the default anyway", key=f"confirm-{model.id}")
-if default.button("Set as default", icon=":material/star:", help="Every new session on this server uses it",
-                  disabled=not confirmed):
-    store.set_active(model.id)
-    st.rerun()
-download.download_button("Download .keras", model.path.read_bytes(), file_name=f"{model.id}.keras",
-                         icon=":material/download:")
-if delete.button("Delete", icon=":material/delete:", disabled=model.is_shipped,
-                 help="The shipped model cannot be deleted" if model.is_shipped else None):
-    try:
-        store.delete_run(model.id)
-        if st.session_state.get(session.MODEL_KEY) == model.id:
-            st.session_state.pop(session.MODEL_KEY)
-    except ModelFileError as exc:
-        st.error(str(exc))
-    st.rerun()
-st.caption(f"Draw and Inspect in this browser use **{in_use}**; new sessions on this server use **{active}**.")
+
+def compare_curves(records: dict[str, RunRecord]) -> None:
+    compared = st.multiselect("Compare the training curves of", list(records), default=list(records)[:2],
+                              key="compare")
+    points = pd.DataFrame([{"epoch": row.epoch, "training accuracy": row.accuracy, "model": model_id}
+                           for model_id in compared for row in records[model_id].history])
+    if not points.empty:
+        line_chart(points, "epoch", "training accuracy", height=240, color="model")
+
+
+def model_actions(model: ModelInfo, record: RunRecord) -> None:
+    """Use in this browser, make the server's default, download, delete."""
+    store = session.store()
+    use, default, download, delete = st.columns(4)
+    if use.button("Use this model", icon=":material/check_circle:", help="Draw and Inspect in this browser use it"):
+        st.session_state[session.MODEL_KEY] = model.id
+        st.rerun()
+    confirmed = not record.flagged or st.checkbox(f"This fine-tuned model lost more than {MAX_MNIST_DROP_TEXT} of "
+                                                  "MNIST test accuracy; make it the default anyway",
+                                                  key=f"confirm-{model.id}")
+    if default.button("Set as default", icon=":material/star:", help="Every new session on this server uses it",
+                      disabled=not confirmed):
+        store.set_active(model.id)
+        st.rerun()
+    download.download_button("Download .keras", model.path.read_bytes(), file_name=f"{model.id}.keras",
+                             icon=":material/download:")
+    if delete.button("Delete", icon=":material/delete:", disabled=model.is_shipped,
+                     help="The shipped model cannot be deleted" if model.is_shipped else None):
+        try:
+            store.delete_run(model.id)
+            if st.session_state.get(session.MODEL_KEY) == model.id:
+                st.session_state.pop(session.MODEL_KEY)
+        except ModelFileError as exc:
+            st.error(str(exc))
+        st.rerun()
+
+
+def saved_models() -> None:
+    st.subheader("Saved models")
+    models = session.store().all()
+    records = {m.id: RunRecord.from_dict(m.meta) for m in models}
+    models_table(models, records)
+    compare_curves(records)
+    by_id = {m.id: m for m in models}
+    chosen = st.selectbox("Model", list(by_id), index=min(1, len(models) - 1), key="model_actions",
+                          format_func=lambda m: f"{m} ({by_id[m].test_accuracy:.2%})" if by_id[m].test_accuracy
+                          else m)
+    model_actions(by_id[chosen], records[chosen])
+    st.caption(f"Draw and Inspect in this browser use **{session.current_model_id()}**; new sessions on this "
+               f"server use **{session.store().active_id()}**.")
+
+
+# ---------------------------------------------------------------- the page
+st.title("Train")
+st.caption("Retrain the CNN on MNIST with your own settings and watch it learn. Runs wait their turn in a queue "
+           "and train in a separate worker process, so drawing stays fast for everyone. Every finished run is kept "
+           "below, where you can compare runs and switch the Draw and Inspect pages to one.")
+(st.success if data.is_full else st.warning)(data.notice, icon=":material/dataset:")
+drawing_count = session.drawings().count()
+settings(drawing_count)
+fine_tuning(drawing_count)
+pending_message()
+live()
+results()
+saved_models()

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from training.hyperparams import HyperparamError, Hyperparams
-from training.trainer import train
+from training.loop import train
 
 ONE_EPOCH = Hyperparams(epochs=1, batch_size=32, seed=3)
 

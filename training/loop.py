@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Protocol
 
 import keras
 import numpy as np
 
-from model.network import build_augmentation, build_classifier
+from model.network import build_classifier
 from model.preprocess import images_to_input
+from training.augmentation import build_augmentation
 from training.data import MnistData
-from training.evaluation import Evaluation, evaluate_probabilities
+from training.drawings import LabelledDrawings
 from training.hyperparams import HyperparamError, Hyperparams
+from training.metrics import Evaluation, evaluate_probabilities
 
 REPORTS_PER_EPOCH = 20
 
@@ -51,6 +54,18 @@ class Progress:
     def fraction(self) -> float:
         """Share of the whole run done, 0..1."""
         return ((self.epoch - 1) * self.steps_per_epoch + self.step) / (self.epochs * self.steps_per_epoch)
+
+
+def learning_curve(progress: list[Progress], metric: str) -> list[tuple[float, float, str]]:
+    """(fractional epoch, value, 'training' | 'validation') points of ``metric`` ('loss' or 'accuracy'):
+    training points within epochs (Keras's running mean), validation points at each epoch's end."""
+    points = []
+    for p in progress:
+        epoch = (p.epoch - 1) + p.step / p.steps_per_epoch
+        points.append((epoch, getattr(p, metric), "training"))
+        if p.epoch_end and p.val_loss is not None:
+            points.append((epoch, getattr(p, f"val_{metric}"), "validation"))
+    return points
 
 
 @dataclass
@@ -143,7 +158,8 @@ def _learning_rate(hp: Hyperparams, total_steps: int):
     return hp.learning_rate
 
 
-def _optimizer(hp: Hyperparams, total_steps: int) -> keras.optimizers.Optimizer:
+def make_optimizer(hp: Hyperparams, total_steps: int) -> keras.optimizers.Optimizer:
+    """``hp``'s optimiser with its learning-rate schedule spread over ``total_steps`` gradient steps."""
     lr = _learning_rate(hp, total_steps)
     if hp.optimizer == "sgd":
         return keras.optimizers.SGD(lr, momentum=0.9, nesterov=True)
@@ -152,35 +168,25 @@ def _optimizer(hp: Hyperparams, total_steps: int) -> keras.optimizers.Optimizer:
     return keras.optimizers.Adam(lr)
 
 
-@dataclass(frozen=True)
-class ExtraImages:
-    """Images to add to the training set (users' labelled drawings), each repeated ``weight`` times."""
-
-    images: np.ndarray
-    """uint8 (N, 28, 28), MNIST layout."""
-    labels: np.ndarray
-    weight: int = 10
-
-
-def split_training_data(hp: Hyperparams, data: MnistData, extra: ExtraImages | None = None,
+def split_training_data(hp: Hyperparams, data: MnistData, drawings: LabelledDrawings | None = None,
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Seeded shuffle, cut to ``train_size``, hold out ``validation_fraction``, then add ``extra`` to the
+    """Seeded shuffle, cut to ``train_size``, hold out ``validation_fraction``, then add ``drawings`` to the
     fitting part (oversampled) — as model inputs."""
     order = np.random.default_rng(hp.seed).permutation(len(data.x_train))[: hp.train_size]
     n_val = int(round(len(order) * hp.validation_fraction))
     fit_idx, val_idx = order[n_val:], order[:n_val]
     x = images_to_input(data.x_train)
     x_fit, y_fit = x[fit_idx], data.y_train[fit_idx]
-    if extra is not None and len(extra.images):
-        x_fit = np.concatenate([x_fit] + [images_to_input(extra.images)] * extra.weight)
-        y_fit = np.concatenate([y_fit] + [extra.labels.astype(y_fit.dtype)] * extra.weight)
+    if drawings is not None and len(drawings.images):
+        x_fit = np.concatenate([x_fit] + [images_to_input(drawings.images)] * drawings.weight)
+        y_fit = np.concatenate([y_fit] + [drawings.labels.astype(y_fit.dtype)] * drawings.weight)
     return x_fit, y_fit, x[val_idx], data.y_train[val_idx]
 
 
 def train(hp: Hyperparams, data: MnistData, on_progress: Callable[[Progress], None] | None = None,
-          stop: StopFlag | None = None, extra: ExtraImages | None = None,
+          stop: StopFlag | None = None, drawings: LabelledDrawings | None = None,
           start_from: keras.Model | None = None) -> TrainResult:
-    """Fit the network of ``hp`` to ``data`` (plus ``extra`` images) and score it on the test set.
+    """Fit the network of ``hp`` to ``data`` (plus ``drawings``) and score it on the test set.
 
     A fresh network, or — fine-tuning — one starting from ``start_from``'s weights (same architecture).
     Raises HyperparamError for impossible settings. A NaN loss ends the run with ``result.error`` set;
@@ -189,8 +195,8 @@ def train(hp: Hyperparams, data: MnistData, on_progress: Callable[[Progress], No
     """
     hp.validate()
     keras.utils.set_random_seed(hp.seed)
-    x_fit, y_fit, x_val, y_val = split_training_data(hp, data, extra)
-    classifier = build_classifier(hp)
+    x_fit, y_fit, x_val, y_val = split_training_data(hp, data, drawings)
+    classifier = build_classifier(hp.network)
     if start_from is not None:
         if [w.shape for w in start_from.weights] != [w.shape for w in classifier.weights]:
             raise HyperparamError("the starting model's architecture does not match these settings")
@@ -198,7 +204,7 @@ def train(hp: Hyperparams, data: MnistData, on_progress: Callable[[Progress], No
     fitted = keras.Sequential([keras.Input(classifier.input_shape[1:]), build_augmentation(hp), classifier]) \
         if hp.augment else classifier
     steps = math.ceil(len(x_fit) / hp.batch_size)
-    fitted.compile(optimizer=_optimizer(hp, steps * hp.epochs), loss="sparse_categorical_crossentropy",
+    fitted.compile(optimizer=make_optimizer(hp, steps * hp.epochs), loss="sparse_categorical_crossentropy",
                    metrics=["accuracy"])
     result = TrainResult(model=classifier, hyperparams=hp, data_source=data.source)
     callback = _RunCallback(result, len(x_fit), hp.batch_size, on_progress, stop)
@@ -213,24 +219,3 @@ def train(hp: Hyperparams, data: MnistData, on_progress: Callable[[Progress], No
         result.test_predicted = probabilities.argmax(axis=1)
     return result
 
-
-def describe_run(result: TrainResult, data: MnistData, command: str | None = None) -> dict:
-    """The JSON saved beside a trained model: what produced it and how good it is."""
-    import tensorflow as tf  # only for its version string; Keras already imported it
-
-    return {
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "command": command,
-        "data": {"source": data.source, "full_mnist": data.is_full, "train_images": int(len(data.x_train)),
-                 "test_images": int(len(data.x_test))},
-        "hyperparams": result.hyperparams.to_dict(),
-        "parameters": int(result.model.count_params()),
-        "test": result.test.to_dict() if result.test else None,
-        "stopped_early": result.stopped,
-        "epochs_completed": len(result.epoch_history),
-        "history": [{"epoch": p.epoch, "loss": p.loss, "accuracy": p.accuracy, "val_loss": p.val_loss,
-                     "val_accuracy": p.val_accuracy} for p in result.epoch_history],
-        "train_seconds": round(result.seconds, 1),
-        "images_per_second": round(result.images_per_second, 1),
-        "versions": {"keras": keras.__version__, "tensorflow": tf.__version__},
-    }

@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from model.preprocess import ImageSource, Preprocessed, to_model_input
+from model.preprocess import ImageSource, NoDigit, Preprocessed, to_model_input
 from model.store import load_keras_model
 
 UNSURE_BELOW = 0.6
@@ -25,7 +25,7 @@ BATCH = 512
 
 @dataclass(frozen=True)
 class Prediction:
-    """The answer for one image. ``digit`` is None when the image holds no digit (see ``message``)."""
+    """The answer for one image. ``digit`` is None when the image holds no digit (see ``no_digit``)."""
 
     digit: int | None
     confidence: float
@@ -34,7 +34,8 @@ class Prediction:
     preprocessed: Preprocessed = field(repr=False)
 
     @property
-    def message(self) -> str | None:
+    def no_digit(self) -> NoDigit | None:
+        """Why there is no digit; None when there is one."""
         return self.preprocessed.empty_reason
 
     @property
@@ -75,6 +76,10 @@ class Predictor:
             return np.zeros((0, 10), np.float32)
         return np.concatenate([self._forward(tf.constant(inputs[i:i + BATCH])).numpy()
                                for i in range(0, len(inputs), BATCH)])
+
+    def classify(self, inputs: np.ndarray) -> np.ndarray:
+        """The predicted digit (N,) for each of a batch of model inputs (N, 28, 28, 1)."""
+        return self.probabilities(inputs).argmax(axis=1)
 
     def predict(self, image: ImageSource | Preprocessed) -> Prediction:
         """Preprocess one image (unless already done) and classify it; no digit when there is no ink."""

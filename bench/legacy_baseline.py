@@ -1,7 +1,7 @@
 """The project we replace, rebuilt for comparison: its 12k-parameter CNN and its squash-the-canvas input.
 
 Keras 3 cannot load the seed's legacy HDF5 as a model, so the same architecture is built here and
-its weights are read with h5py. ``seed_input`` reproduces its serving code — the whole canvas resized
+its weights are read with h5py. ``legacy_input`` reproduces its serving code — the whole canvas resized
 to 28×28, no cropping or centring — after the same ink extraction as ours, so that the comparison
 measures the missing crop/fit/centre, not polarity.
 """
@@ -16,12 +16,12 @@ import numpy as np
 from keras import layers
 from PIL import Image
 
-from model.preprocess import _stretch, extract_ink, load_rgba
+from model.preprocess import extract_ink, load_rgba, stretch_ink
 
-SEED_MODEL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "seed" / "model.h5"
+LEGACY_MODEL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "seed" / "model.h5"
 
 
-def load_seed_model(path: Path = SEED_MODEL) -> keras.Model:
+def load_legacy_model(path: Path = LEGACY_MODEL) -> keras.Model:
     model = keras.Sequential([
         keras.Input((28, 28, 1)),
         layers.Conv2D(8, 5, activation="relu", name="conv2d_1"), layers.MaxPooling2D(2),
@@ -38,9 +38,9 @@ def load_seed_model(path: Path = SEED_MODEL) -> keras.Model:
     return model
 
 
-def seed_input(image) -> np.ndarray:
+def legacy_input(image) -> np.ndarray:
     """Whole canvas → 28×28, as the seed served it (with our polarity handling, to be fair)."""
     ink, _, peak = extract_ink(load_rgba(image))
-    ink = _stretch(ink, max(peak, 1e-6))
+    ink = stretch_ink(ink, max(peak, 1e-6))
     small = Image.fromarray(ink, mode="F").resize((28, 28), Image.Resampling.BILINEAR)
     return np.asarray(small, np.float32)[None, :, :, None]

@@ -39,6 +39,11 @@ def evaluate_probabilities(probabilities: np.ndarray, labels: np.ndarray) -> Eva
                       count=int(len(labels)))
 
 
+def misclassified(predicted: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Indices of the images whose predicted digit is not their label."""
+    return np.flatnonzero(np.asarray(predicted) != np.asarray(labels))
+
+
 def format_report(evaluation: Evaluation) -> str:
     """Plain-text report: accuracy, loss, per-class accuracy and the confusion matrix."""
     lines = [f"test accuracy {evaluation.accuracy:.2%} on {evaluation.count:,} images, loss {evaluation.loss:.4f}",

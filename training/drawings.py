@@ -1,4 +1,7 @@
-"""Drawings that users labelled ("Right" / "Wrong — it's a 7"), kept for the model to learn from.
+"""Users' labelled drawings ("Right" / "Wrong — it's a 7" on the Draw page): the second training set.
+
+The dashboard writes them, the My drawings page edits them, and training mixes them into MNIST
+(``python -m training.train --include-drawings``, the Train page, fine-tuning).
 
 SQLite in the data directory, in WAL mode with full sync: many sessions can write at once (each call
 opens its own connection, writers wait on a lock instead of failing), and a process killed mid-write
@@ -19,6 +22,13 @@ from PIL import Image
 from model.store import data_dir
 from training import database
 
+FILE_NAME = "drawings.sqlite3"
+_OLD_FILE_NAME = "feedback.sqlite3"
+"""What versions before 2026-11 called the file; moved to FILE_NAME on first use so nobody loses drawings."""
+REPEAT = 10
+"""How many times each drawing is shown per epoch by default: a few hundred drawings against 60,000 MNIST
+images would otherwise barely move the weights."""
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS samples (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -34,7 +44,7 @@ CREATE TABLE IF NOT EXISTS samples (
 
 
 @dataclass(frozen=True)
-class Sample:
+class Drawing:
     """One labelled drawing. ``image`` is the 28×28 model input as uint8, MNIST style."""
 
     id: int
@@ -52,11 +62,30 @@ def _png(rgba: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-class FeedbackStore:
+def default_path(root: Path | None = None) -> Path:
+    """The drawings database of data directory ``root`` (default: the app's), renaming an earlier version's."""
+    path = (root or data_dir()) / FILE_NAME
+    old = path.with_name(_OLD_FILE_NAME)
+    if old.exists() and not path.exists():
+        database.move(old, path)
+    return path
+
+
+@dataclass(frozen=True)
+class LabelledDrawings:
+    """Drawings to add to a training set, each repeated ``weight`` times per epoch."""
+
+    images: np.ndarray
+    """uint8 (N, 28, 28), MNIST layout."""
+    labels: np.ndarray
+    weight: int = REPEAT
+
+
+class DrawingStore:
     """The labelled drawings of one data directory."""
 
     def __init__(self, path: Path | None = None):
-        self.path = Path(path) if path is not None else data_dir() / "feedback.sqlite3"
+        self.path = Path(path) if path is not None else default_path()
         database.create(self.path, SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
@@ -76,34 +105,38 @@ class FeedbackStore:
                                 " VALUES (?, ?, ?, ?, ?, ?, ?)", row)
             return int(cursor.lastrowid)
 
-    def samples(self) -> list[Sample]:
-        """Every sample, newest first."""
+    def all(self) -> list[Drawing]:
+        """Every drawing, newest first."""
         with self._connect() as db:
             rows = db.execute("SELECT id, created, label, predicted, probabilities, model, input FROM samples "
                               "ORDER BY id DESC").fetchall()
-        return [Sample(r[0], r[1], r[2], r[3], None if r[4] is None else np.frombuffer(r[4], np.float32), r[5],
+        return [Drawing(r[0], r[1], r[2], r[3], None if r[4] is None else np.frombuffer(r[4], np.float32), r[5],
                        np.frombuffer(r[6], np.uint8).reshape(28, 28)) for r in rows]
 
-    def raw_png(self, sample_id: int) -> bytes | None:
+    def count(self) -> int:
         with self._connect() as db:
-            row = db.execute("SELECT raw_png FROM samples WHERE id = ?", (sample_id,)).fetchone()
+            return int(db.execute("SELECT COUNT(*) FROM samples").fetchone()[0])
+
+    def raw_png(self, drawing_id: int) -> bytes | None:
+        with self._connect() as db:
+            row = db.execute("SELECT raw_png FROM samples WHERE id = ?", (drawing_id,)).fetchone()
         return row[0] if row else None
 
-    def relabel(self, sample_id: int, label: int) -> None:
+    def relabel(self, drawing_id: int, label: int) -> None:
         if not 0 <= int(label) <= 9:
             raise ValueError(f"label must be a digit 0–9, got {label!r}")
         with self._connect() as db:
-            db.execute("UPDATE samples SET label = ? WHERE id = ?", (int(label), sample_id))
+            db.execute("UPDATE samples SET label = ? WHERE id = ?", (int(label), drawing_id))
 
-    def delete(self, sample_id: int) -> None:
+    def delete(self, drawing_id: int) -> None:
         with self._connect() as db:
-            db.execute("DELETE FROM samples WHERE id = ?", (sample_id,))
+            db.execute("DELETE FROM samples WHERE id = ?", (drawing_id,))
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """All samples in MNIST layout: uint8 images (N, 28, 28) and uint8 labels (N,), oldest first."""
-        samples = self.samples()[::-1]
-        images = np.stack([s.image for s in samples]) if samples else np.zeros((0, 28, 28), np.uint8)
-        return images, np.array([s.label for s in samples], np.uint8)
+        drawings = self.all()[::-1]
+        images = np.stack([d.image for d in drawings]) if drawings else np.zeros((0, 28, 28), np.uint8)
+        return images, np.array([d.label for d in drawings], np.uint8)
 
     def export_npz(self) -> bytes:
         """The samples as an .npz with MNIST's keys (all of them in the training split)."""
@@ -115,11 +148,11 @@ class FeedbackStore:
 
 
 def load_drawings(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Labelled drawings from a feedback database or an exported ``.npz`` (MNIST layout)."""
+    """Labelled drawings from a drawings database or an exported ``.npz`` (MNIST layout)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
     if path.suffix == ".npz":
         with np.load(path) as exported:
             return exported["x_train"], exported["y_train"]
-    return FeedbackStore(path).arrays()
+    return DrawingStore(path).arrays()

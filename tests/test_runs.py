@@ -1,0 +1,24 @@
+"""A run's JSON: one typed record for the CLI, the worker and the Train page, readable from older files."""
+
+from __future__ import annotations
+
+import json
+
+from model.store import SHIPPED_MODEL, model_meta
+from training.hyperparams import PRESETS
+from training.runs import RunRecord, hyperparams_of
+
+
+def test_the_shipped_model_s_json_reads_as_a_record_and_writes_back_the_same_keys():
+    written = json.loads(SHIPPED_MODEL.with_suffix(".json").read_text())
+    record = RunRecord.from_dict(written)
+    assert record.hyperparams == PRESETS["Best"]
+    assert record.test.accuracy >= 0.996 and record.data.full_mnist and record.epochs_completed == 20
+    assert record.history[-1].epoch == 20 and not record.flagged
+    assert record.to_dict() == written
+
+
+def test_one_rule_for_a_model_s_hyperparameters():
+    assert hyperparams_of(model_meta(SHIPPED_MODEL)) == PRESETS["Best"]
+    assert hyperparams_of({}) == PRESETS["Best"], "a model saved without its settings has the shipped architecture"
+    assert hyperparams_of({"hyperparams": PRESETS["Quick"].to_dict()}) == PRESETS["Quick"]
