@@ -42,4 +42,4 @@ EXPOSE 5001
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["curl", "--fail", "--silent", "--show-error", "http://localhost:5001/_stcore/health"]
 
-CMD ["streamlit", "run", "dashboard/streamlit_app.py", "--server.port=5001", "--server.address=0.0.0.0"]
+CMD ["streamlit", "run", "dashboard/server.py", "--server.port=5001", "--server.address=0.0.0.0"]

@@ -15,7 +15,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	rm -f $(VENV)/.installed-* && touch $@
 
 run: $(STAMP)
-	$(BIN)/streamlit run dashboard/streamlit_app.py
+	$(BIN)/streamlit run dashboard/server.py
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -181,8 +181,8 @@ def main() -> None:
     parser.add_argument("--mnist", default=os.environ.get("DIGITS_MNIST_DIR") or
                         (str(shared_mnist) if shared_mnist.is_dir() else ""))
     args = parser.parse_args()
-    scripts = {"canvas-only": "bench/canvas_only_app.py", "draw": "dashboard/streamlit_app.py",
-               "draw+train": "dashboard/streamlit_app.py"}
+    scripts = {"canvas-only": "bench/canvas_only_app.py", "draw": "dashboard/server.py",
+               "draw+train": "dashboard/server.py"}
     print(f"{args.sessions} Chromium sessions × {args.strokes} strokes, one every {args.period} s; "
           f"training data: {args.mnist or 'bundled sample'}")
     rounds = []

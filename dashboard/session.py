@@ -13,10 +13,11 @@ import numpy as np
 import streamlit as st
 
 from dashboard.lean_reruns import freeze_loaded_heap
+from dashboard.metrics import Source, timed_prediction
 from model.explain import Explainer
 from model.inference import Prediction, Predictor
 from model.preprocess import to_model_input
-from model.store import SHIPPED_ID, ModelFileError, ModelStore
+from model.store import SHIPPED_ID, SHIPPED_MODEL, ModelFileError, ModelStore
 from training.data import MnistData, load_mnist
 from training.drawings import DrawingStore
 from training.queue import TrainingQueue
@@ -77,6 +78,16 @@ def _session_model() -> tuple[Predictor, tuple[str, str, float]]:
         st.stop()
 
 
+def server_predictor() -> Predictor:
+    """The server default's Predictor, from the same cache as the pages' (the API has no session)."""
+    model_id = store().active_id()
+    try:
+        path = store().model_path(model_id)
+        return _load_predictor(model_id, str(path), path.stat().st_mtime)
+    except (ModelFileError, OSError):
+        return _load_predictor(SHIPPED_ID, str(SHIPPED_MODEL), SHIPPED_MODEL.stat().st_mtime)
+
+
 def model_version() -> tuple[str, str, float]:
     """The session's model as a cache key (for caches of things computed from it)."""
     return _session_model()[1]
@@ -125,7 +136,15 @@ def current_input() -> CurrentInput | None:
     return st.session_state.get(INPUT_KEY)
 
 
+def predict(image: np.ndarray | bytes, source: Source) -> Prediction:
+    """The session's model on one image, counted for /metrics (raises ImageError for unreadable uploads)."""
+    with timed_prediction(source):
+        return predictor().predict(image)
+
+
 def predict_current() -> Prediction | None:
     """Prediction for the session's current input (raises ImageError for unreadable uploads)."""
     current = current_input()
-    return None if current is None else predictor().predict(current.image)
+    if current is None:
+        return None
+    return predict(current.image, Source.CANVAS if current.origin == "canvas" else Source.UPLOAD)

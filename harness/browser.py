@@ -40,7 +40,7 @@ def wait_healthy(url: str, process: subprocess.Popen | None = None, timeout: flo
 
 @contextlib.contextmanager
 def running_server(env: dict[str, str] | None = None, command: list[str] | None = None, cwd: Path = ROOT,
-                   port: int | None = None, clean_env: bool = False, script: str = "dashboard/streamlit_app.py",
+                   port: int | None = None, clean_env: bool = False, script: str = "dashboard/server.py",
                    **popen):
     """Start a Streamlit server, yield (its URL, its process) once /_stcore/health answers, then stop it.
 

@@ -34,6 +34,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 IMAGE_TYPES = ("png", "jpg", "jpeg", "bmp", "gif", "tif", "tiff", "webp")
 """File types offered for upload (Pillow decodes more; these are what people have)."""
+MAX_FILE_BYTES = 20 * 2**20
+"""Larger image files are refused unread (the API refuses larger request bodies before reading them)."""
 MAX_PIXELS = 40_000_000
 """Larger images are refused before decoding (a 10,000×10,000 upload would take ~400 MB of RAM)."""
 FIT = 20
@@ -54,6 +56,10 @@ ImageSource = np.ndarray | Image.Image | str | Path | bytes | BinaryIO
 
 class ImageError(ValueError):
     """The input is not a usable image; the message says why in words a user understands."""
+
+
+class ImageTooLarge(ImageError):
+    """The file or the image is over the size limits (``MAX_FILE_BYTES``, ``MAX_PIXELS``)."""
 
 
 class NoDigit(StrEnum):
@@ -119,10 +125,19 @@ def images_to_input(images: np.ndarray) -> np.ndarray:
 
 # ---------------------------------------------------------------- 1. load
 
+def file_too_large(size: int) -> ImageTooLarge:
+    """The error for a file (or request body) of ``size`` bytes over MAX_FILE_BYTES."""
+    return ImageTooLarge(f"file too large ({size / 2**20:.1f} MB; the limit is {MAX_FILE_BYTES / 2**20:.0f} MB)")
+
+
 def _decode_file(source: str | Path | bytes | BinaryIO) -> Image.Image:
     if isinstance(source, bytes):
+        if len(source) > MAX_FILE_BYTES:
+            raise file_too_large(len(source))
         source = io.BytesIO(source)
     name = f"{source}: " if isinstance(source, (str, Path)) else ""  # uploads are named by the page
+    if name and Path(source).is_file() and Path(source).stat().st_size > MAX_FILE_BYTES:
+        raise ImageTooLarge(f"{name}{file_too_large(Path(source).stat().st_size)}")
     try:
         img = Image.open(source)
     except FileNotFoundError:
@@ -133,7 +148,7 @@ def _decode_file(source: str | Path | bytes | BinaryIO) -> Image.Image:
         raise ImageError(f"{name}not an image file (PNG, JPEG, BMP, GIF, TIFF and WebP can be read)") from None
     width, height = img.size
     if width * height > MAX_PIXELS:
-        raise ImageError(f"{name}image too large ({width:,}×{height:,} = {width * height / 1e6:.0f} megapixels; "
+        raise ImageTooLarge(f"{name}image too large ({width:,}×{height:,} = {width * height / 1e6:.0f} megapixels; "
                          f"the limit is {MAX_PIXELS / 1e6:.0f}). Crop or shrink it to the digit.")
     try:
         img.seek(0)
@@ -172,7 +187,7 @@ def _array_to_rgba(array: np.ndarray) -> np.ndarray:
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)) or min(a.shape[:2]) < 1:
         raise ImageError(f"an image array must be (H, W), (H, W, 3) or (H, W, 4); got shape {a.shape}")
     if a.shape[0] * a.shape[1] > MAX_PIXELS:
-        raise ImageError(f"image too large ({a.shape[1]:,}×{a.shape[0]:,}); "
+        raise ImageTooLarge(f"image too large ({a.shape[1]:,}×{a.shape[0]:,}); "
                          f"the limit is {MAX_PIXELS / 1e6:.0f} megapixels")
     if a.dtype == np.uint16:
         a = _to_uint8(a, 65535.0)

@@ -90,7 +90,7 @@ def test_dockerfile_follows_streamlits_conventions():
     assert "--no-cache-dir" in DOCKERFILE
     assert json.loads(dockerfile_value("VOLUME")) == [dockerfile_env()["DIGITS_DATA_DIR"]]
     cmd = json.loads(dockerfile_value("CMD"))
-    assert cmd == ["streamlit", "run", "dashboard/streamlit_app.py", "--server.port=5001", "--server.address=0.0.0.0"]
+    assert cmd == ["streamlit", "run", "dashboard/server.py", "--server.port=5001", "--server.address=0.0.0.0"]
 
 
 def test_compose_maps_the_port_mounts_the_data_volume_and_checks_health():

@@ -194,6 +194,12 @@ class JobStore:
         return self._select("state IN (?, ?)", JobState.RUNNING, JobState.QUEUED,
                             order=f"state != '{JobState.RUNNING}', id")
 
+    def counts(self) -> dict[JobState, int]:
+        """How many jobs are in each state (every state listed, zeros included)."""
+        with self._connect() as db:
+            rows = dict(db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall())
+        return {state: int(rows.get(state, 0)) for state in JobState}
+
     def latest(self) -> JobRecord | None:
         """The job that ended last, however it ended (cancelled ones never ran): the Train page shows its results,
         also while the next one trains."""

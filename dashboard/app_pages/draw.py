@@ -6,6 +6,7 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from dashboard import session
+from dashboard.metrics import Source
 from dashboard.results import show_prediction
 from model.inference import Prediction
 from model.preprocess import IMAGE_TYPES, ImageError
@@ -101,7 +102,7 @@ def upload_area() -> None:
         if upload is None:
             return
         try:
-            prediction = session.predictor().predict(upload.getvalue())
+            prediction = session.predict(upload.getvalue(), Source.UPLOAD)
         except ImageError as exc:
             st.error(f"That file can't be used: {exc}", icon=":material/block:")
             return
