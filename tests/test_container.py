@@ -96,6 +96,8 @@ def test_dockerfile_follows_streamlits_conventions():
 def test_compose_maps_the_port_mounts_the_data_volume_and_checks_health():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     service = compose["services"]["dashboard"]
+    assert "profiles" not in service, "plain `docker compose up` is this one container"
+    assert [name for name, s in compose["services"].items() if "profiles" not in s] == ["dashboard"]
     assert "5001:5001" in service["ports"]
     data_dir = dockerfile_env()["DIGITS_DATA_DIR"]
     volume = next(v for v in service["volumes"] if v.endswith(f":{data_dir}"))
@@ -103,10 +105,41 @@ def test_compose_maps_the_port_mounts_the_data_volume_and_checks_health():
     assert "/_stcore/health" in " ".join(service["healthcheck"]["test"])
     assert service["restart"] in ("unless-stopped", "always")
     assert "DIGITS_MNIST_DIR" in service["environment"]
-    worker = compose["services"]["worker"]
-    assert service["environment"]["DIGITS_WORKER"] == "external", "the dashboard must not start a worker of its own"
+    assert "DIGITS_WORKER" not in service["environment"], "the single container starts its own worker"
+
+
+def test_the_scaled_profile_has_replicas_behind_a_sticky_balancer_a_worker_and_redis():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    web, worker, redis, lb = (services[name] for name in ("web", "worker", "redis", "lb"))
+    assert all(s["profiles"] == ["scaled"] for s in (web, worker, redis, lb))
+    assert web["deploy"]["replicas"] >= 2 and "ports" not in web, "replicas are reached through the balancer"
+    for service in (web, worker):
+        assert service["environment"]["DIGITS_REDIS_URL"].startswith("redis://redis:")
+        assert service["volumes"] == services["dashboard"]["volumes"], "one shared data volume"
+    assert web["environment"]["DIGITS_WORKER"] == "external"
     assert worker["command"] == ["python", "-m", "training.worker"]
-    assert worker["volumes"] == service["volumes"] and worker["image"] == service["image"], "same code, same data"
+    assert lb["ports"] == ["5001:80"] and lb["image"].startswith("nginx:")
+    mounted = next(v for v in lb["volumes"] if v.endswith("/etc/nginx/conf.d/default.conf:ro"))
+    nginx = (ROOT / mounted.split(":")[0]).read_text()
+    assert "hash $digits_affinity consistent" in nginx and "server web:5001;" in nginx
+    assert "proxy_set_header Upgrade $http_upgrade" in nginx, "Streamlit needs its websocket"
+    prometheus = services["prometheus"]
+    assert prometheus["profiles"] == ["monitoring"]
+
+
+def test_prometheus_config_is_valid_and_scrapes_every_replica_and_the_worker():
+    config = ROOT / "deploy" / "prometheus.yml"
+    scrape = {job["job_name"]: job for job in yaml.safe_load(config.read_text())["scrape_configs"]}
+    assert scrape["digits-web"]["dns_sd_configs"][0]["names"][0] == "web"
+    assert scrape["digits-worker"]["static_configs"][0]["targets"] == ["worker:9101"]
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        if os.environ.get("REQUIRE_BROWSER"):
+            pytest.fail("promtool is missing: apt-get install prometheus")
+        pytest.skip("promtool is missing (apt-get install prometheus)")
+    result = subprocess.run([promtool, "check", "config", str(config)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_image_contents_are_only_what_the_app_needs(tmp_path):

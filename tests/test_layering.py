@@ -46,3 +46,11 @@ def test_nothing_edits_sys_path():
     sources = [p for p in ROOT.rglob("*.py") if ".venv" not in p.parts]
     assert len(sources) > 40
     assert [str(p.relative_to(ROOT)) for p in sources if uses_sys_path(p)] == []
+
+
+def test_page_scripts_hold_no_bare_strings_that_streamlit_magic_would_show():
+    pages = [ROOT / "dashboard" / "streamlit_app.py", *(ROOT / "dashboard" / "app_pages").glob("*.py")]
+    shown = [f"{path.name}:{node.lineno}" for path in pages for node in ast.parse(path.read_text()).body[1:]
+             if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+             and isinstance(node.value.value, str)]
+    assert len(pages) == 5 and shown == []

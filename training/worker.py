@@ -25,6 +25,8 @@ import time
 import traceback
 from dataclasses import replace
 
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
 from model.store import data_dir, load_keras_model
 from training.data import MnistData, load_mnist
 from training.drawings import DrawingStore, LabelledDrawings, default_path
@@ -37,6 +39,14 @@ from training.runs import record_run
 
 POLL_S = 0.5
 """How long an idle worker waits before looking at the queue again."""
+
+# What --metrics-port serves. A registry of the module's own: `python -m` runs this file twice (see the end).
+REGISTRY = CollectorRegistry()
+JOBS_DONE = Counter("digits_worker_jobs_total", "Training jobs this worker ended, by how they ended.", ["state"],
+                    registry=REGISTRY)
+TRAINING_SECONDS = Histogram("digits_worker_training_seconds", "Seconds of training per job that produced a model.",
+                             buckets=(10, 30, 60, 120, 300, 600, 1200, 2400, 4800), registry=REGISTRY)
+BUSY = Gauge("digits_worker_busy", "1 while a training job runs.", registry=REGISTRY)
 
 
 def default_threads() -> int:
@@ -70,6 +80,7 @@ class Worker:
         stop, done = threading.Event(), threading.Event()
         heart = threading.Thread(target=self._beat, args=(job_id, stop, done), name=f"heartbeat-{job_id}", daemon=True)
         heart.start()
+        BUSY.set(1)
         try:
             self._train(record, stop)
         except Exception as exc:  # noqa: BLE001 - whatever happens, the job must end in a state the page can show
@@ -78,7 +89,10 @@ class Worker:
         finally:
             done.set()
             heart.join()
-        print(f"job {job_id} {self.queue.jobs.get(job_id).state}", flush=True)
+            BUSY.set(0)
+        state = self.queue.jobs.get(job_id).state
+        JOBS_DONE.labels(state).inc()
+        print(f"job {job_id} {state}", flush=True)
 
     def serve(self, idle_exit: float | None = None) -> None:
         """Take jobs off the queue until shut down, or until it has been empty for ``idle_exit`` seconds."""
@@ -124,6 +138,7 @@ class Worker:
                                                                                     self.data.y_test)]
         outcome = JobOutcome(result.test, round(result.seconds, 1), round(result.images_per_second, 1),
                              len(result.epoch_history), mistakes, len(self.data.y_test), report)
+        TRAINING_SECONDS.observe(result.seconds)
         if result.stopped:
             models.stage_run(result.model, meta, record.staging_key)
             jobs.end(record.id, JobState.STOPPED, outcome)
@@ -164,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="TensorFlow threads (default: the cores available minus one, at least 1)")
     parser.add_argument("--idle-exit", type=float, metavar="SECONDS",
                         help="exit once the queue has been empty this long (0: as soon as it is empty)")
+    parser.add_argument("--metrics-port", type=int, default=int(os.environ.get("DIGITS_WORKER_METRICS_PORT") or 0),
+                        help="serve Prometheus metrics on this port (default $DIGITS_WORKER_METRICS_PORT; 0: off)")
     args = parser.parse_args(argv)
     root = data_dir()
     lock = WorkerLock(root)
@@ -175,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     worker = Worker(TrainingQueue(root))
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: worker.shutdown.set())
+    if args.metrics_port:
+        start_http_server(args.metrics_port, registry=REGISTRY)
     orphaned = worker.queue.jobs.fail_stale(silent_for=0)  # we hold the lock: nobody else runs these
     print(f"training worker {worker.name} serving {root}: {args.threads} TensorFlow thread(s), {priority}"
           + (f"; marked {orphaned} job(s) of a dead worker failed" if orphaned else ""), flush=True)

@@ -17,16 +17,12 @@ CANVAS_SIDE = 280
 INK_STYLES = {"Black ink on white": ("#000000", ""), "White chalk on black": ("#ffffff", "#000000")}
 PROMPT = "Draw a digit on the canvas — the prediction follows your pen."
 # This session's canvas state (not widget keys: those are dropped when the user visits another page).
-STROKES_KEY = "canvas_strokes"
-"""The strokes drawn so far (the canvas's JSON), restored when the user comes back to the page."""
-INITIAL_KEY = "canvas_initial"
-"""What a (re)mounted canvas starts from: the saved strokes, or an empty drawing after Clear."""
-CLEARED_KEY = "canvas_cleared"
-"""How many times Clear was pressed: makes each empty initial drawing new, so the canvas empties in place."""
-STALE_KEY = "canvas_stale"
-"""The strokes Clear removed, ignored until the browser sends the empty canvas."""
-LABELLED_KEY = "labelled_drawing"
-"""{fingerprint: label} of the drawing last kept with Right / Wrong, so it is not offered twice."""
+# (Comments, not docstrings: Streamlit's magic would show a bare string on the page.)
+STROKES_KEY = "canvas_strokes"  # the strokes drawn so far (the canvas's JSON), restored on coming back
+INITIAL_KEY = "canvas_initial"  # what a (re)mounted canvas starts from: saved strokes, or empty after Clear
+CLEARED_KEY = "canvas_cleared"  # Clear presses: each empty initial drawing is new, so the canvas empties in place
+STALE_KEY = "canvas_stale"  # the strokes Clear removed, ignored until the browser sends the empty canvas
+LABELLED_KEY = "labelled_drawing"  # {fingerprint: label} of the drawing last kept, so it is not offered twice
 
 st.title("Draw a digit")
 st.caption("Anywhere on the canvas, any size: the model reads it the way MNIST digits were prepared. "

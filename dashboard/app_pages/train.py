@@ -16,8 +16,7 @@ from training.jobs import JobError, JobRecord, JobSpec, JobState
 from training.loop import Progress, learning_curve
 from training.runs import MAX_MNIST_DROP_TEXT, FineTuneReport, RunRecord, hyperparams_of
 
-MESSAGE_KEY = "train_message"
-"""A (kind, text) message for the next run of the page: st.error / st.warning after a button's callback."""
+MESSAGE_KEY = "train_message"  # a (kind, text) message for the next run of the page, left by a button's callback
 PRESET_NOTES = {
     "Quick": "Quick: a small network that reaches 99.2 % test accuracy on full MNIST in about 3 minutes on a "
              "2-core server (the worker leaves a core to drawing).",

@@ -1,0 +1,201 @@
+"""The scaled-out setup of docker-compose.yml without Docker: two dashboard processes sharing one data
+directory, the repo's own nginx config (deploy/nginx.conf) in front of them with Debian's nginx, the training
+worker and Debian's redis-server carrying the queue — then Chromium sessions through the balancer."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from harness import ROOT
+from harness.browser import CANVAS, CHROMIUM, CHROMIUM_ARGS, clear_canvas, draw_digit, free_port, running_server
+
+TIMEOUT = 60_000
+
+
+def required(program: str, package: str) -> str:
+    path = shutil.which(program) or (f"/usr/sbin/{program}" if Path(f"/usr/sbin/{program}").exists() else None)
+    if path is None:
+        if os.environ.get("REQUIRE_BROWSER"):
+            pytest.fail(f"{program} is missing: apt-get install {package}")
+        pytest.skip(f"{program} is missing (apt-get install {package})")
+    return path
+
+
+@contextlib.contextmanager
+def redis_server(tmp_path: Path):
+    port = free_port()
+    process = subprocess.Popen([required("redis-server", "redis-server"), "--port", str(port), "--bind", "127.0.0.1",
+                                "--save", "", "--appendonly", "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+    try:
+        import redis
+
+        client, deadline = redis.Redis(port=port), time.monotonic() + 20
+        while not _answers(client.ping):
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.1)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _answers(ping) -> bool:
+    try:
+        return bool(ping())
+    except Exception:  # noqa: BLE001 - not up yet
+        return False
+
+
+@contextlib.contextmanager
+def balancer(tmp_path: Path, replicas: list[str]):
+    """deploy/nginx.conf as shipped, with compose's `server web:5001;` line replaced by our two replicas."""
+    nginx = required("nginx", "nginx-light")
+    site = (ROOT / "deploy" / "nginx.conf").read_text()
+    servers = "".join(f"server {address};\n    " for address in replicas)
+    site, found = re.subn(r"server web:5001;\s*(#.*)?\n\s*", servers, site)
+    assert found == 1, "deploy/nginx.conf must name its upstream `server web:5001;` (compose's replicas)"
+    port = free_port()
+    site = site.replace("listen 80;", f"listen 127.0.0.1:{port};")
+    prefix = tmp_path / "nginx"
+    prefix.mkdir()
+    (prefix / "digits.conf").write_text(site)
+    (prefix / "nginx.conf").write_text(f"""
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log;
+events {{ worker_connections 256; }}
+http {{
+    access_log {prefix}/access.log;
+    client_body_temp_path {prefix}/body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    include {prefix}/digits.conf;
+}}
+""")
+    check = subprocess.run([nginx, "-t", "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+    process = subprocess.Popen([nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"])
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """(balancer URL, [replica URLs]) with the worker running; everything stopped afterwards."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("REQUIRE_BROWSER"):
+            pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
+        pytest.skip(f"{CHROMIUM} is missing")
+    tmp = tmp_path_factory.mktemp("cluster")
+    with contextlib.ExitStack() as stack:
+        redis_url = stack.enter_context(redis_server(tmp))
+        env = {"DIGITS_DATA_DIR": str(tmp / "data"), "DIGITS_REDIS_URL": redis_url, "DIGITS_WORKER": "external",
+               "DIGITS_MNIST_NO_DOWNLOAD": "1"}
+        replicas = [stack.enter_context(running_server(env))[0] for _ in range(2)]
+        log = stack.enter_context((tmp / "worker.log").open("w"))  # read it when a run does not start
+        worker = subprocess.Popen([sys.executable, "-m", "training.worker"], cwd=ROOT, env={**os.environ, **env},
+                                  stdout=log, stderr=subprocess.STDOUT)
+        stack.callback(worker.wait, 60)
+        stack.callback(worker.terminate)
+        url = stack.enter_context(balancer(tmp, [r.removeprefix("http://") for r in replicas]))
+        yield url, replicas, tmp / "data"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def prediction(page):
+    return page.get_by_test_id("stMetricValue").first
+
+
+def active_sessions(replica: str) -> float:
+    with urllib.request.urlopen(f"{replica}/metrics", timeout=30) as response:
+        return float(re.search(r"^digits_active_sessions (\S+)$", response.read().decode(), re.M)[1])
+
+
+def test_sessions_spread_over_both_replicas_and_stay_on_theirs_across_many_strokes(cluster, browser):
+    from playwright.sync_api import expect
+
+    url, replicas, _ = cluster
+    students = []
+    for _ in range(6):
+        context = browser.new_context(viewport={"width": 1300, "height": 1000})
+        page = context.new_page()
+        answered_by = set()
+        page.on("response", lambda r, seen=answered_by: seen.add(r.headers.get("x-digits-replica")) if
+                r.url.startswith(url) else None)
+        page.goto(url)
+        page.locator(CANVAS).wait_for(timeout=TIMEOUT)
+        students.append((context, page, answered_by))
+    assert all(active_sessions(replica) >= 1 for replica in replicas), "the balancer must use both replicas"
+    for digits in ((7, 1, 0), (3, 4, 2)):
+        for (_, page, _), digit in zip(students, digits * 2):
+            draw_digit(page, digit)
+            expect(prediction(page)).to_have_text(str(digit), timeout=TIMEOUT)
+            clear_canvas(page)
+            expect(page.get_by_test_id("stException")).to_have_count(0)
+    for context, page, answered_by in students:
+        answered_by.discard(None)
+        assert len(answered_by) == 1, f"one browser, one replica: {answered_by}"
+        assert page.get_by_text("Connection error").count() == 0
+        context.close()
+
+
+def test_a_run_queued_on_one_replica_trains_on_the_shared_worker_and_shows_on_the_other(cluster, browser):
+    from playwright.sync_api import expect
+
+    _, (first, second), _ = cluster
+    queuing = browser.new_page(viewport={"width": 1300, "height": 1000})
+    queuing.goto(f"{first}/train")
+    for label, value in (("Epochs", 3), ("Train size", 3000)):
+        queuing.get_by_label(label, exact=True).fill(str(value))
+        queuing.get_by_label(label, exact=True).press("Tab")
+    queuing.get_by_label("Run name").fill("through-one")
+    queuing.get_by_role("button", name="Start training").click()
+    watching = browser.new_page(viewport={"width": 1300, "height": 1000})
+    watching.goto(f"{second}/train")
+    expect(watching.get_by_text("Run “through-one”: running")).to_be_visible(timeout=TIMEOUT)
+    expect(watching.get_by_text("Run “through-one”: finished")).to_be_visible(timeout=180_000)
+    queuing.close()
+    watching.close()
+
+
+def test_a_default_set_on_one_replica_is_used_by_new_sessions_on_the_other(cluster, browser):
+    from playwright.sync_api import expect
+
+    _, (first, second), data = cluster
+    run_id = next((data / "runs").glob("*through-one")).name  # the run the previous test trained
+    admin = browser.new_page(viewport={"width": 1300, "height": 1000})
+    admin.goto(f"{first}/train")
+    admin.get_by_role("button", name="Set as default").click()  # the model picked first: the newest run
+    expect(admin.get_by_text(f"new sessions on this server use {run_id}")).to_be_visible(timeout=TIMEOUT)
+    student = browser.new_page(viewport={"width": 1300, "height": 1000})
+    student.goto(second)
+    expect(student.get_by_text(f"Model: {run_id}")).to_be_visible(timeout=TIMEOUT)
+    draw_digit(student, 1)
+    expect(prediction(student)).to_have_text(re.compile(r"\d"), timeout=TIMEOUT)
+    admin.close()
+    student.close()
