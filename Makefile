@@ -30,3 +30,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.placement
 	$(BIN)/python -m bench.browser_latency
 	$(BIN)/python -m bench.load
+	$(BIN)/python -m bench.api_load
