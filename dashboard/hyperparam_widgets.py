@@ -11,12 +11,12 @@ import streamlit as st
 from training.hyperparams import Hyperparams
 
 GROUPS = {
-    "Optimisation": ("epochs", "batch_size", "learning_rate", "optimizer", "schedule"),
+    "Optimisation": ("epochs", "batch_size", "learning_rate", "optimizer", "schedule", "label_smoothing"),
     "Network": ("conv_blocks", "filters", "convs_per_block", "kernel_size", "dense_units", "dropout", "batch_norm"),
     "Augmentation": ("augment", "augment_strength"),
     "Data": ("train_size", "validation_fraction", "seed"),
 }
-_FLOAT_STEP = {"dropout": 0.05, "augment_strength": 0.1, "validation_fraction": 0.01}
+_FLOAT_STEP = {"dropout": 0.05, "augment_strength": 0.1, "validation_fraction": 0.01, "label_smoothing": 0.05}
 
 
 def _log_options(low: float, high: float) -> list[float]:

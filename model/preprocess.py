@@ -34,8 +34,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 IMAGE_TYPES = ("png", "jpg", "jpeg", "bmp", "gif", "tif", "tiff", "webp")
 """File types offered for upload (Pillow decodes more; these are what people have)."""
-MAX_FILE_BYTES = 20 * 2**20
-"""Larger image files are refused unread (the API refuses larger request bodies before reading them)."""
+MAX_FILE_BYTES = 10 * 2**20
+"""Larger image files are refused unread: the same limit as the pages' uploads (.streamlit/config.toml
+maxUploadSize), and the API refuses larger request bodies before reading them."""
 MAX_PIXELS = 40_000_000
 """Larger images are refused before decoding (a 10,000×10,000 upload would take ~400 MB of RAM)."""
 FIT = 20

@@ -95,10 +95,10 @@ def test_a_body_over_the_limit_is_refused_before_it_is_sent(url):
     connection = http.client.HTTPConnection(host, int(port), timeout=30)
     connection.putrequest("POST", "/api/predict")
     connection.putheader("Content-Length", str(MAX_FILE_BYTES + 1))
-    connection.endheaders()  # headers only: the answer must come without waiting for 20 MB
+    connection.endheaders()  # headers only: the answer must come without waiting for 10 MB
     response = connection.getresponse()
     answer = json.loads(response.read())
-    assert response.status == 413 and "file too large" in answer["error"] and "the limit is 20 MB" in answer["error"]
+    assert response.status == 413 and "file too large" in answer["error"] and "the limit is 10 MB" in answer["error"]
 
 
 def test_a_blank_image_gets_no_made_up_digit(url):

@@ -8,8 +8,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from training.hyperparams import HyperparamError, Hyperparams
-from training.loop import train
+from training.hyperparams import PRESETS, HyperparamError, Hyperparams
+from training.loop import learning_rate_schedule, train
 
 ONE_EPOCH = Hyperparams(epochs=1, batch_size=32, seed=3)
 
@@ -60,3 +60,20 @@ def test_nan_loss_ends_the_run_with_a_clear_message(sample):
 def test_impossible_settings_are_refused_before_training(sample):
     with pytest.raises(HyperparamError, match="learning_rate.*outside"):
         train(replace(ONE_EPOCH, learning_rate=5.0), sample)
+
+
+def test_the_quick_preset_learns_the_sample_in_one_pass_with_one_cycle_and_label_smoothing(sample):
+    reports = []
+    result = train(PRESETS["Quick"], sample, on_progress=reports.append)
+    assert result.error is None and result.hyperparams.epochs == 1
+    assert result.test.accuracy > 0.93, "one pass over the 6,000 sample images"
+    assert reports[-1].epoch_end and 0.8 < reports[-1].accuracy <= 1, "smoothed targets still report accuracy"
+    assert result.batches * PRESETS["Quick"].batch_size >= len(sample.x_train), "every image seen once"
+
+
+def test_the_one_cycle_schedule_warms_up_to_the_peak_then_anneals():
+    schedule = learning_rate_schedule(replace(PRESETS["Quick"], learning_rate=0.02), total_steps=400)
+    values = [float(schedule(step)) for step in (0, 50, 100, 250, 400)]
+    assert values[0] == pytest.approx(0.02 / 25) and values[2] == pytest.approx(0.02, rel=1e-3)
+    assert values[0] < values[1] < values[2] > values[3] > values[4]
+    assert values[4] == pytest.approx(0.02 / 1000, rel=1e-2)

@@ -7,7 +7,7 @@ import time
 from dataclasses import fields
 
 from dashboard.hyperparam_widgets import GROUPS
-from training.hyperparams import Hyperparams
+from training.hyperparams import PRESETS, Hyperparams
 from training.jobs import JobSpec, JobState
 from training.queue import TrainingQueue
 from training.worker import Worker
@@ -22,7 +22,7 @@ def test_every_knob_has_a_widget_with_the_dataclass_bounds(open_page):
                       for w in at.get(kind) if w.key == key)
         if f.metadata["low"] is not None and not f.metadata["log"]:
             assert (widget.proto.min, widget.proto.max) == (f.metadata["low"], f.metadata["high"]), f.name
-        assert widget.value == getattr(Hyperparams(), f.name), f.name
+        assert widget.value == getattr(PRESETS["Quick"], f.name), f.name
     assert "bundled MNIST sample" in at.warning[0].value
 
 

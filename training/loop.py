@@ -148,7 +148,11 @@ class _RunCallback(keras.callbacks.Callback):
             self._report(self.steps, logs or {}, epoch_end=True)
 
 
-def _learning_rate(hp: Hyperparams, total_steps: int):
+def learning_rate_schedule(hp: Hyperparams, total_steps: int):
+    if hp.schedule == "one_cycle":  # Keras's cosine decay with a linear warm-up is exactly the one-cycle shape
+        warmup = max(1, round(total_steps * 0.25))
+        return keras.optimizers.schedules.CosineDecay(hp.learning_rate / 25, max(1, total_steps - warmup), alpha=1e-3,
+                                                      warmup_target=hp.learning_rate, warmup_steps=warmup)
     if hp.schedule == "cosine":
         return keras.optimizers.schedules.CosineDecay(hp.learning_rate, total_steps)
     if hp.schedule == "warmup_cosine":
@@ -160,7 +164,7 @@ def _learning_rate(hp: Hyperparams, total_steps: int):
 
 def make_optimizer(hp: Hyperparams, total_steps: int) -> keras.optimizers.Optimizer:
     """``hp``'s optimiser with its learning-rate schedule spread over ``total_steps`` gradient steps."""
-    lr = _learning_rate(hp, total_steps)
+    lr = learning_rate_schedule(hp, total_steps)
     if hp.optimizer == "sgd":
         return keras.optimizers.SGD(lr, momentum=0.9, nesterov=True)
     if hp.optimizer == "rmsprop":
@@ -204,8 +208,13 @@ def train(hp: Hyperparams, data: MnistData, on_progress: Callable[[Progress], No
     fitted = keras.Sequential([keras.Input(classifier.input_shape[1:]), build_augmentation(hp), classifier]) \
         if hp.augment else classifier
     steps = math.ceil(len(x_fit) / hp.batch_size)
-    fitted.compile(optimizer=make_optimizer(hp, steps * hp.epochs), loss="sparse_categorical_crossentropy",
-                   metrics=["accuracy"])
+    if hp.label_smoothing > 0:  # Keras's sparse cross-entropy cannot smooth: one-hot targets instead
+        y_fit, y_val = keras.utils.to_categorical(y_fit, 10), keras.utils.to_categorical(y_val, 10)
+        loss = keras.losses.CategoricalCrossentropy(label_smoothing=hp.label_smoothing)
+        metrics = [keras.metrics.CategoricalAccuracy(name="accuracy")]  # the name progress reports read
+    else:
+        loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
+    fitted.compile(optimizer=make_optimizer(hp, steps * hp.epochs), loss=loss, metrics=metrics)
     result = TrainResult(model=classifier, hyperparams=hp, data_source=data.source)
     callback = _RunCallback(result, len(x_fit), hp.batch_size, on_progress, stop)
     started = time.perf_counter()

@@ -18,8 +18,9 @@ from training.runs import MAX_MNIST_DROP_TEXT, FineTuneReport, RunRecord, hyperp
 
 MESSAGE_KEY = "train_message"  # a (kind, text) message for the next run of the page, left by a button's callback
 PRESET_NOTES = {
-    "Quick": "Quick: a small network that reaches 99.2 % test accuracy on full MNIST in about 3 minutes on a "
-             "2-core server (the worker leaves a core to drawing).",
+    "Quick": "Quick: one pass over the 60,000 MNIST training images with a one-cycle learning rate and label "
+             "smoothing — 99.2–99.4 % test accuracy on full MNIST in about 40 seconds in the training worker of a "
+             "2-core server (which leaves a core to drawing; about 22 s from the command line).",
     "Best": "Best: the settings of the shipped model (about 40 minutes on a 2-core CPU).",
 }
 
