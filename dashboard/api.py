@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from dashboard import session
-from dashboard.metrics import Source, exposition, timed_prediction
+from dashboard.monitoring import Source, exposition, timed_prediction
 from model.inference import Prediction
 from model.preprocess import MAX_FILE_BYTES, ImageError, ImageTooLarge, file_too_large
 

@@ -13,7 +13,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard.lean_reruns import freeze_loaded_heap
-from dashboard.metrics import Source, timed_prediction
+from dashboard.monitoring import Source, timed_prediction
 from model.explain import Explainer
 from model.inference import Prediction, Predictor
 from model.preprocess import to_model_input

@@ -6,7 +6,7 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from dashboard import session
-from dashboard.metrics import Source
+from dashboard.monitoring import Source
 from dashboard.results import show_prediction
 from model.inference import Prediction
 from model.preprocess import IMAGE_TYPES, ImageError
