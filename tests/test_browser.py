@@ -212,9 +212,11 @@ def test_queue_shows_each_job_s_place_and_a_queued_job_can_be_cancelled(browser,
     _start_run(page, "long-one", epochs=30)
     expect(page.get_by_text("Run “long-one”: running")).to_be_visible(timeout=60_000)
     expect(page.get_by_label("Epochs", exact=True)).to_be_hidden()  # settings fold away while a run trains
-    _start_run(page, "waiting-one", epochs=30, button="Add to the queue")
+    marked_up = "**[b](http://e.x)** <i>x</i> :red[y] $z$"  # a run name is shown as typed, never rendered
+    _start_run(page, marked_up, epochs=30, button="Add to the queue")
     expect(page.get_by_text("Waiting in the queue (1)")).to_be_visible(timeout=TIMEOUT)
-    expect(page.get_by_text("Place 1: waiting-one")).to_be_visible()
+    expect(page.get_by_text(f"Place 1: {marked_up}")).to_be_visible()
+    expect(page.get_by_role("link", name="b")).to_have_count(0)
     page.get_by_role("button", name="Cancel").click()
     expect(page.get_by_text("Waiting in the queue")).to_have_count(0, timeout=TIMEOUT)
     expect(page.get_by_text("Run “long-one”: running")).to_be_visible(timeout=60_000)

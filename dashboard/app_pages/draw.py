@@ -8,6 +8,7 @@ from streamlit_drawable_canvas import st_canvas
 from dashboard import session
 from dashboard.monitoring import Source
 from dashboard.results import show_prediction
+from dashboard.user_text import literal
 from model.inference import Prediction
 from model.preprocess import IMAGE_TYPES, ImageError
 
@@ -62,7 +63,7 @@ def drawing_area() -> None:
     with right:
         current = session.current_input()
         if current is not None and current.origin != "canvas":
-            st.caption(f"Showing your upload **{current.origin}** — draw to replace it.")
+            st.caption(f"Showing your upload **{literal(current.origin)}** — draw to replace it.")
         prediction = session.predict_current()
         show_prediction(prediction, PROMPT)
         if prediction is not None and prediction.digit is not None:
@@ -104,7 +105,7 @@ def upload_area() -> None:
             return
         session.set_current_input(upload.getvalue(), upload.name)
         cols = st.columns([1, 1], gap="large")
-        cols[0].image(prediction.preprocessed.source, caption=upload.name, width=CANVAS_SIDE)
+        cols[0].image(prediction.preprocessed.source, caption=literal(upload.name), width=CANVAS_SIDE)
         with cols[1]:
             show_prediction(prediction, "No digit found in this image.")
 

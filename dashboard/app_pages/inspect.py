@@ -19,6 +19,7 @@ from dashboard.pictures import (
     tile_grid,
 )
 from dashboard.results import show_prediction
+from dashboard.user_text import literal
 from model.explain import Explainer, conv_kernels, strongest_channels
 from model.inference import Prediction
 from model.preprocess import IMAGE_TYPES, ImageError, Preprocessed
@@ -81,7 +82,7 @@ def choose_input() -> Inspected | None:
 
 # ---------------------------------------------------------------- the decision
 def decision(prediction: Prediction, inspected: Inspected) -> None:
-    st.subheader(f"The decision on {inspected.origin}")
+    st.subheader(f"The decision on {literal(inspected.origin)}")
     show_prediction(prediction, "No digit to read: draw one on the **Draw** page or pick another input.",
                     show_input=False)
     if prediction.digit is not None and inspected.true_label is not None:

@@ -8,6 +8,7 @@ from dashboard import session
 from dashboard.charts import digit_bars, line_chart
 from dashboard.hyperparam_widgets import hyperparam_inputs
 from dashboard.pictures import tile_grid
+from dashboard.user_text import literal
 from model.store import ModelFileError, ModelInfo
 from training import finetune
 from training.drawings import REPEAT
@@ -106,7 +107,7 @@ def show_progress(progress: list[Progress]) -> None:
 
 
 def show_running(job: JobRecord) -> None:
-    st.subheader(f"Run “{job.spec.name}”: {job.state}")
+    st.subheader(f"Run “{literal(job.spec.name)}”: {job.state}")
     show_progress(queue.jobs.progress(job.id))
     if job.stop_requested:
         st.info("Stopping after the current batch…", icon=":material/stop_circle:")
@@ -120,7 +121,7 @@ def show_waiting(waiting: list[JobRecord]) -> None:
     for place, job in enumerate(waiting, start=1):
         text, cancel = st.columns([6, 1], vertical_alignment="center")
         hp = job.spec.hyperparams
-        text.markdown(f"Place {place}: **{job.spec.name}** — {hp.epochs} epoch(s) × {hp.train_size:,} images"
+        text.markdown(f"Place {place}: **{literal(job.spec.name)}** — {hp.epochs} epoch(s) × {hp.train_size:,} images"
                       + (", fine-tuning" if job.spec.fine_tune_from else ""))
         cancel.button("Cancel", key=f"cancel-{job.id}", on_click=act_on_job, args=(queue.cancel, job.id))
 
@@ -145,7 +146,7 @@ def live() -> None:
 
 # ---------------------------------------------------------------- results of the last run
 def show_results(job: JobRecord) -> None:
-    st.subheader(f"Run “{job.spec.name}”: {job.state}")
+    st.subheader(f"Run “{literal(job.spec.name)}”: {job.state}")
     if job.state == JobState.FAILED:
         st.error(f"The run failed: {job.error}", icon=":material/error:")
         return
@@ -194,7 +195,7 @@ def show_fine_tuning_report(report: FineTuneReport) -> None:
 
 def ask_keep_or_discard(job: JobRecord, named: bool = False) -> None:
     """A stopped run's partial model waits, unlisted, until someone keeps or discards it."""
-    run = f"“{job.spec.name}” was stopped after" if named else "Stopped after"
+    run = f"“{literal(job.spec.name)}” was stopped after" if named else "Stopped after"
     st.warning(f"{run} {job.outcome.epochs_completed} full epoch(s) ({job.outcome.test.accuracy:.2%} test accuracy). "
                "Keep the partial model?", icon=":material/pause_circle:")
     keep, discard = st.columns([1, 6])

@@ -1,0 +1,17 @@
+"""Text that users typed or named (run names, uploaded file names), shown exactly as written.
+
+Streamlit renders headings, captions and messages as Markdown (with its own ``:red[…]``, ``:material/…:``
+and ``$…$`` extensions), so a run called ``**[win](http://…)**`` would become a bold link. Every
+character that Markdown or those extensions treat specially is backslash-escaped here.
+"""
+
+from __future__ import annotations
+
+import re
+
+_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:])")
+
+
+def literal(text: str) -> str:
+    """``text`` escaped so that Streamlit's Markdown shows it character for character, on one line."""
+    return _SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
