@@ -115,6 +115,14 @@ def _set_number(page, label: str, value: int) -> None:
     field.press("Tab")
 
 
+def _open_train_page(browser, url: str):
+    """A new browser session on the Train page, once it has rendered."""
+    page = browser.new_context(viewport={"width": 1300, "height": 1000}).new_page()
+    page.goto(f"{url}/train")
+    expect(page.get_by_text("bundled MNIST sample")).to_be_visible(timeout=TIMEOUT)
+    return page
+
+
 def _start_run(page, name: str, epochs: int, button: str = "Start training") -> None:
     """Fill in the Train page's settings (opening them if folded away) and press Start / Add to the queue."""
     page.get_by_label("Epochs", exact=True).wait_for(state="attached", timeout=TIMEOUT)  # the page has rendered
@@ -183,9 +191,7 @@ def test_train_stop_keep_train_again_and_use_the_model(page):
 
 def test_two_sessions_keep_getting_answers_while_a_run_trains(browser, app_url):
     """Training runs in the worker process: drawing stays live for everyone while it trains."""
-    teacher = browser.new_context(viewport={"width": 1300, "height": 1000}).new_page()
-    teacher.goto(f"{app_url}/train")
-    expect(teacher.get_by_text("bundled MNIST sample")).to_be_visible(timeout=TIMEOUT)
+    teacher = _open_train_page(browser, app_url)
     _start_run(teacher, "background", epochs=30)
     expect(teacher.get_by_text("Epoch 1/30")).to_be_visible(timeout=60_000)
     students = [browser.new_context(viewport={"width": 1300, "height": 1000}).new_page() for _ in range(2)]
@@ -206,9 +212,7 @@ def test_two_sessions_keep_getting_answers_while_a_run_trains(browser, app_url):
 
 
 def test_queue_shows_each_job_s_place_and_a_queued_job_can_be_cancelled(browser, app_url):
-    page = browser.new_context(viewport={"width": 1300, "height": 1000}).new_page()
-    page.goto(f"{app_url}/train")
-    expect(page.get_by_text("bundled MNIST sample")).to_be_visible(timeout=TIMEOUT)
+    page = _open_train_page(browser, app_url)
     _start_run(page, "long-one", epochs=30)
     expect(page.get_by_text("Run “long-one”: running")).to_be_visible(timeout=60_000)
     expect(page.get_by_label("Epochs", exact=True)).to_be_hidden()  # settings fold away while a run trains
