@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 
-_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:])")
+_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>!|~$:])")
+"""Markdown's and Streamlit's markup characters; ``. - + #`` mark up only at the start of a line, and
+user text is always shown inside a sentence."""
 
 
 def literal(text: str) -> str:

@@ -105,7 +105,7 @@ def upload_area() -> None:
             return
         session.set_current_input(upload.getvalue(), upload.name)
         cols = st.columns([1, 1], gap="large")
-        cols[0].image(prediction.preprocessed.source, caption=literal(upload.name), width=CANVAS_SIDE)
+        cols[0].image(prediction.preprocessed.source, caption=upload.name, width=CANVAS_SIDE)  # captions are plain text
         with cols[1]:
             show_prediction(prediction, "No digit found in this image.")
 
