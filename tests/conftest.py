@@ -6,6 +6,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -94,3 +95,19 @@ def serving(queue):
     yield worker
     worker.shutdown.set()
     thread.join(timeout=120)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium under Playwright (skipped where it is missing, unless REQUIRE_BROWSER is set, as in CI)."""
+    from harness.browser import CHROMIUM, CHROMIUM_ARGS
+
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("REQUIRE_BROWSER"):
+            pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium); browser tests skipped")
+    with playwright_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

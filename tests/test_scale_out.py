@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from harness import ROOT
-from harness.browser import CANVAS, CHROMIUM, CHROMIUM_ARGS, clear_canvas, draw_digit, free_port, running_server
+from harness.browser import CANVAS, CHROMIUM, clear_canvas, draw_digit, free_port, running_server
 
 TIMEOUT = 60_000
 
@@ -115,16 +115,6 @@ def cluster(tmp_path_factory):
         stack.callback(worker.terminate)
         url = stack.enter_context(balancer(tmp, [r.removeprefix("http://") for r in replicas]))
         yield url, replicas, tmp / "data"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def prediction(page):
