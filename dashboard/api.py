@@ -4,11 +4,15 @@
 answers ``{"digit", "confidence", "probabilities"}`` through the same preprocessing and model as the
 canvas (the server's default model). An image with no digit answers ``digit: null`` and the reason. Bad
 input gets a 4xx ``{"error": ...}`` in the CLI's words; a body over ``MAX_FILE_BYTES`` is refused by its
-declared length, or as soon as that many bytes have arrived, never read whole.
+declared length, or as soon as that many bytes have arrived, never read whole. Clients are held to
+``api_per_minute`` requests (``training.limits``; 429 with ``Retry-After`` beyond it), except on this
+machine when the server has no admin credential.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import AsyncIterator
 
 from starlette.concurrency import run_in_threadpool
@@ -18,9 +22,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from dashboard import session
+from dashboard.access import credential_configured
+from dashboard.identity import is_loopback
 from dashboard.monitoring import Source, exposition, timed_prediction
+from dashboard.rate_limit import RateLimiter
 from model.inference import Prediction
 from model.preprocess import MAX_FILE_BYTES, ImageError, ImageTooLarge, file_too_large
+from training.limits import VisitorLimits
 
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -67,7 +75,26 @@ def _predict(image: bytes) -> Prediction:
         return session.server_predictor().predict(image)
 
 
+@functools.cache
+def _limiter(per_minute: int) -> RateLimiter:
+    return RateLimiter(per_minute)
+
+
+def _retry_after(request: Request) -> float:
+    """0 if the client may ask now. Clients on this machine are not limited unless the server is public
+    (an admin credential is set: then a local proxy's clients would otherwise all pass)."""
+    client = request.client.host if request.client else "unknown"
+    if is_loopback(client) and not credential_configured():
+        return 0.0
+    return _limiter(VisitorLimits.from_env().api_per_minute).wait_s(client)
+
+
 async def predict(request: Request) -> JSONResponse:
+    wait = _retry_after(request)
+    if wait > 0:
+        limit, seconds = VisitorLimits.from_env().api_per_minute, max(1, math.ceil(wait))
+        return JSONResponse({"error": f"too many requests: at most {limit} per minute per client; try again in "
+                                      f"{seconds} s"}, status_code=429, headers={"Retry-After": str(seconds)})
     try:
         image = await _image_bytes(request)
         if not image:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
+from dashboard import access
+from dashboard.identity import browser_id
 from dashboard.lean_reruns import freeze_loaded_heap
 from dashboard.monitoring import Source, timed_prediction
 from model.explain import Explainer
@@ -20,6 +22,7 @@ from model.preprocess import to_model_input
 from model.store import SHIPPED_ID, SHIPPED_MODEL, ModelFileError, ModelStore
 from training.data import MnistData, load_mnist
 from training.drawings import DrawingStore
+from training.limits import check_drawing
 from training.queue import TrainingQueue
 
 MODEL_KEY = "model_id"
@@ -118,6 +121,23 @@ def test_predictions(model_id: str, path: str, mtime: float) -> np.ndarray:
 def drawings() -> DrawingStore:
     """The labelled drawings of this server's data directory (opened per call: cheap, and thread-safe)."""
     return DrawingStore()
+
+
+def drawings_owner() -> str | None:
+    """Whose drawings this session sees, edits and learns from: everyone's (None) for the admin, else its
+    browser's own."""
+    return None if access.is_admin() else browser_id()
+
+
+def label_drawing(prediction: Prediction, label: int) -> None:
+    """Keep the drawing behind ``prediction`` with its true label, owned by this browser (raises LimitExceeded
+    when a visitor labels faster than the visitors' limit)."""
+    store, owner, limits = drawings(), browser_id(), access.limits()
+    if limits is not None:
+        check_drawing(store.added_since(owner, 60), limits)
+    pre = prediction.preprocessed
+    store.add(pre.image, label, raw=pre.source, predicted=prediction.digit, probabilities=prediction.probabilities,
+              model=current_model_id(), owner=owner)
 
 
 def training_queue() -> TrainingQueue:

@@ -21,11 +21,19 @@ def connect(path: Path, *pragmas: str) -> sqlite3.Connection:
     return db
 
 
-def create(path: Path, schema: str) -> None:
-    """Make the folder and the tables (``CREATE TABLE IF NOT EXISTS …``) of a store."""
+def create(path: Path, schema: str, added_columns: dict[str, str] | None = None) -> None:
+    """Make the folder and the tables (``CREATE TABLE IF NOT EXISTS …``) of a store.
+
+    ``added_columns`` ({"table.column": "TYPE"}) are columns that later versions added: a database made by
+    an earlier version gets them (empty) instead of failing on its first query.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     with connect(path) as db:
         db.executescript(schema)
+        for qualified, declaration in (added_columns or {}).items():
+            table, column = qualified.split(".")
+            if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
 
 def move(old: Path, new: Path) -> None:

@@ -11,6 +11,7 @@ loses only its own uncommitted row — the database stays readable. No Streamlit
 from __future__ import annotations
 
 import io
+import os
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -38,9 +39,19 @@ CREATE TABLE IF NOT EXISTS samples (
     probabilities BLOB,
     model       TEXT,
     input       BLOB    NOT NULL,
-    raw_png     BLOB
+    raw_png     BLOB,
+    owner       TEXT
 )
 """
+ADDED_COLUMNS = {"samples.owner": "TEXT"}
+"""Columns added since the first version (drawings made before then have no owner: only an admin sees them)."""
+_COLUMNS = "id, created, label, predicted, probabilities, model, input, owner"
+
+
+def retention_days() -> float | None:
+    """``DIGITS_DRAWINGS_RETENTION_DAYS``: drawings older than this are deleted; unset or 0 keeps them."""
+    days = float(os.environ.get("DIGITS_DRAWINGS_RETENTION_DAYS") or 0)
+    return days if days > 0 else None
 
 
 @dataclass(frozen=True)
@@ -54,6 +65,8 @@ class Drawing:
     probabilities: np.ndarray | None
     model: str | None
     image: np.ndarray
+    owner: str | None = None
+    """The browser that labelled it (see dashboard/identity.py); None for drawings older than ownership."""
 
 
 def _png(rgba: np.ndarray) -> bytes:
@@ -81,66 +94,103 @@ class LabelledDrawings:
     weight: int = REPEAT
 
 
+def _owned(owner: str | None) -> tuple[str, tuple]:
+    """A WHERE clause for everyone's drawings (``owner`` None) or one browser's."""
+    return ("1", ()) if owner is None else ("owner = ?", (owner,))
+
+
 class DrawingStore:
-    """The labelled drawings of one data directory."""
+    """The labelled drawings of one data directory.
+
+    Methods that take ``owner`` act on that browser's drawings only (a visitor's view); ``None`` means
+    everyone's (local use, or an admin). Drawings older than ``retention_days()`` are deleted on opening.
+    """
 
     def __init__(self, path: Path | None = None):
         self.path = Path(path) if path is not None else default_path()
-        database.create(self.path, SCHEMA)
+        database.create(self.path, SCHEMA, ADDED_COLUMNS)
+        days = retention_days()
+        if days is not None:
+            self.forget_older_than(days)
 
     def _connect(self) -> sqlite3.Connection:
         return database.connect(self.path, "synchronous=FULL")
 
     def add(self, model_input: np.ndarray, label: int, raw: np.ndarray | None = None, predicted: int | None = None,
-            probabilities: np.ndarray | None = None, model: str | None = None) -> int:
+            probabilities: np.ndarray | None = None, model: str | None = None, owner: str | None = None) -> int:
         """Store a drawing with its label; ``model_input`` is the (28, 28) float input in [0, 1]."""
         if not 0 <= int(label) <= 9:
             raise ValueError(f"label must be a digit 0–9, got {label!r}")
         pixels = (np.clip(np.asarray(model_input, np.float32).reshape(28, 28), 0, 1) * 255 + 0.5).astype(np.uint8)
         row = (time.time(), int(label), None if predicted is None else int(predicted),
                None if probabilities is None else np.asarray(probabilities, np.float32).tobytes(), model,
-               pixels.tobytes(), None if raw is None else _png(raw))
+               pixels.tobytes(), None if raw is None else _png(raw), owner)
         with self._connect() as db:
-            cursor = db.execute("INSERT INTO samples (created, label, predicted, probabilities, model, input, raw_png)"
-                                " VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+            cursor = db.execute("INSERT INTO samples (created, label, predicted, probabilities, model, input, raw_png, "
+                                "owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
             return int(cursor.lastrowid)
 
-    def all(self) -> list[Drawing]:
-        """Every drawing, newest first."""
+    def all(self, owner: str | None = None) -> list[Drawing]:
+        """Every drawing (of ``owner``), newest first."""
+        where, args = _owned(owner)
         with self._connect() as db:
-            rows = db.execute("SELECT id, created, label, predicted, probabilities, model, input FROM samples "
-                              "ORDER BY id DESC").fetchall()
+            rows = db.execute(f"SELECT {_COLUMNS} FROM samples WHERE {where} ORDER BY id DESC", args).fetchall()
         return [Drawing(r[0], r[1], r[2], r[3], None if r[4] is None else np.frombuffer(r[4], np.float32), r[5],
-                       np.frombuffer(r[6], np.uint8).reshape(28, 28)) for r in rows]
+                        np.frombuffer(r[6], np.uint8).reshape(28, 28), r[7]) for r in rows]
 
-    def count(self) -> int:
+    def count(self, owner: str | None = None) -> int:
+        where, args = _owned(owner)
         with self._connect() as db:
-            return int(db.execute("SELECT COUNT(*) FROM samples").fetchone()[0])
+            return int(db.execute(f"SELECT COUNT(*) FROM samples WHERE {where}", args).fetchone()[0])
+
+    def added_since(self, owner: str | None, seconds: float) -> int:
+        """How many drawings ``owner`` labelled in the last ``seconds`` (the visitors' rate limit counts them
+        here, so it holds across browser tabs and web servers)."""
+        where, args = _owned(owner)
+        with self._connect() as db:
+            return int(db.execute(f"SELECT COUNT(*) FROM samples WHERE {where} AND created > ?",
+                                  (*args, time.time() - seconds)).fetchone()[0])
 
     def raw_png(self, drawing_id: int) -> bytes | None:
         with self._connect() as db:
             row = db.execute("SELECT raw_png FROM samples WHERE id = ?", (drawing_id,)).fetchone()
         return row[0] if row else None
 
-    def relabel(self, drawing_id: int, label: int) -> None:
+    def relabel(self, drawing_id: int, label: int, owner: str | None = None) -> bool:
+        """Change a drawing's label (only if it is ``owner``'s); whether it changed."""
         if not 0 <= int(label) <= 9:
             raise ValueError(f"label must be a digit 0–9, got {label!r}")
+        where, args = _owned(owner)
         with self._connect() as db:
-            db.execute("UPDATE samples SET label = ? WHERE id = ?", (int(label), drawing_id))
+            return db.execute(f"UPDATE samples SET label = ? WHERE id = ? AND {where}",
+                              (int(label), drawing_id, *args)).rowcount > 0
 
-    def delete(self, drawing_id: int) -> None:
+    def delete(self, drawing_id: int, owner: str | None = None) -> bool:
+        """Delete a drawing (only if it is ``owner``'s); whether it was deleted."""
+        where, args = _owned(owner)
         with self._connect() as db:
-            db.execute("DELETE FROM samples WHERE id = ?", (drawing_id,))
+            return db.execute(f"DELETE FROM samples WHERE id = ? AND {where}", (drawing_id, *args)).rowcount > 0
 
-    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """All samples in MNIST layout: uint8 images (N, 28, 28) and uint8 labels (N,), oldest first."""
-        drawings = self.all()[::-1]
+    def delete_all(self, owner: str | None = None) -> int:
+        """Delete every drawing (of ``owner``); how many."""
+        where, args = _owned(owner)
+        with self._connect() as db:
+            return db.execute(f"DELETE FROM samples WHERE {where}", args).rowcount
+
+    def forget_older_than(self, days: float) -> int:
+        """The retention rule: delete drawings labelled more than ``days`` ago; how many."""
+        with self._connect() as db:
+            return db.execute("DELETE FROM samples WHERE created < ?", (time.time() - days * 86400,)).rowcount
+
+    def arrays(self, owner: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The drawings (of ``owner``) in MNIST layout: uint8 images (N, 28, 28) and uint8 labels (N,), oldest first."""
+        drawings = self.all(owner)[::-1]
         images = np.stack([d.image for d in drawings]) if drawings else np.zeros((0, 28, 28), np.uint8)
         return images, np.array([d.label for d in drawings], np.uint8)
 
-    def export_npz(self) -> bytes:
-        """The samples as an .npz with MNIST's keys (all of them in the training split)."""
-        images, labels = self.arrays()
+    def export_npz(self, owner: str | None = None) -> bytes:
+        """The drawings (of ``owner``) as an .npz with MNIST's keys (all of them in the training split)."""
+        images, labels = self.arrays(owner)
         buf = io.BytesIO()
         np.savez_compressed(buf, x_train=images, y_train=labels, x_test=np.zeros((0, 28, 28), np.uint8),
                             y_test=np.zeros(0, np.uint8))

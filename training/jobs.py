@@ -87,6 +87,12 @@ class JobSpec:
     """Mix the labelled drawings into training, each repeated this many times; None: MNIST only."""
     fine_tune_from: str | None = None
     """Fine-tune this saved model (its id) on the drawings instead of training from scratch."""
+    owner: str | None = None
+    """The browser that asked for it (dashboard/identity.py); its run records it too."""
+    visitor: bool = False
+    """Asked for by a visitor of a public server: checked against ``training.limits``, and its run may be pruned."""
+    drawings_owner: str | None = None
+    """Learn from this browser's drawings only (a visitor's); None: everyone's."""
 
     def to_json(self) -> str:
         return json.dumps({**asdict(self), "hyperparams": self.hyperparams.to_dict()})

@@ -24,7 +24,9 @@ from huey import Huey, RedisHuey, SqliteHuey
 from huey.api import TaskWrapper
 
 from model.store import ModelInfo, ModelStore, data_dir
+from training.drawings import DrawingStore, default_path
 from training.jobs import JobError, JobRecord, JobSpec, JobState, JobStore
+from training.limits import VisitorLimits, check_job, prune_runs
 
 ROOT = Path(__file__).resolve().parents[1]
 TASK_NAME = "train"
@@ -92,9 +94,15 @@ class TrainingQueue:
         self.models = ModelStore(self.root)
         self.huey, self._task = huey_for(self.root)
 
-    def submit(self, spec: JobSpec) -> JobRecord:
-        """Validate and queue a job (raises HyperparamError for impossible settings); returns its record."""
+    def submit(self, spec: JobSpec, limits: VisitorLimits | None = None) -> JobRecord:
+        """Validate and queue a job; returns its record. Raises HyperparamError for impossible settings, and
+        LimitExceeded when a visitor's job (``spec.visitor``) breaks one of ``limits`` (default: from the
+        environment)."""
         spec.hyperparams.validate()
+        if spec.visitor:
+            drawing_count = DrawingStore(default_path(self.root)).count(spec.drawings_owner) \
+                if spec.drawings_weight is not None else 0
+            check_job(spec, self.jobs.active(), drawing_count, limits or VisitorLimits.from_env())
         record = self.jobs.add(spec)
         task = self._task.s(record.id)
         self.huey.enqueue(task)
@@ -119,6 +127,7 @@ class TrainingQueue:
             raise JobError(record.no_decision_pending)
         info = self.models.keep_staged(record.staging_key, name=f"{record.spec.name}-partial")
         self.jobs.settle(job_id, JobState.KEPT, saved=info.id)
+        prune_runs(self.models, VisitorLimits.from_env())
         return info
 
     def discard_partial(self, job_id: int) -> None:

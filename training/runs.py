@@ -99,6 +99,10 @@ class RunRecord:
     versions: dict[str, str] = field(default_factory=dict)
     drawings: DrawingsUsed | None = None
     fine_tune: FineTuneReport | None = None
+    owner: str | None = None
+    """The browser whose run it was (Train page runs); None for the command line's."""
+    visitor: bool = False
+    """Made by a visitor of a public server: counts against the visitors' limits and may be pruned."""
 
     @property
     def flagged(self) -> bool:
@@ -107,6 +111,8 @@ class RunRecord:
 
     def to_dict(self) -> dict[str, Any]:
         values = {key: value for key, value in asdict(self).items() if value is not None or key in ("command", "test")}
+        if not self.visitor:
+            del values["visitor"]  # only visitors' runs say so (and the JSON of earlier runs reads back unchanged)
         values["hyperparams"] = self.hyperparams.to_dict()
         if self.fine_tune is not None:
             values["fine_tune"] = self.fine_tune.to_dict()
@@ -131,6 +137,8 @@ class RunRecord:
             versions=values.get("versions") or {},
             drawings=DrawingsUsed(**{"per_digit": [], **drawings}) if drawings else None,
             fine_tune=FineTuneReport.from_dict(values["fine_tune"]) if values.get("fine_tune") else None,
+            owner=values.get("owner"),
+            visitor=bool(values.get("visitor")),
         )
 
 

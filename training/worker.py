@@ -32,6 +32,7 @@ from training.data import MnistData, load_mnist
 from training.drawings import DrawingStore, LabelledDrawings, default_path
 from training.finetune import fine_tune
 from training.jobs import HEARTBEAT_S, JobOutcome, JobRecord, JobState
+from training.limits import VisitorLimits, prune_runs
 from training.loop import train
 from training.metrics import misclassified
 from training.queue import TrainingQueue, WorkerLock
@@ -119,7 +120,8 @@ class Worker:
         on_progress = functools.partial(jobs.add_progress, record.id)
         report = drawings = None
         if spec.drawings_weight is not None:
-            drawings = LabelledDrawings(*DrawingStore(default_path(self.queue.root)).arrays(), spec.drawings_weight)
+            drawings = LabelledDrawings(*DrawingStore(default_path(self.queue.root)).arrays(spec.drawings_owner),
+                                        spec.drawings_weight)
         if spec.fine_tune_from is not None:
             start = load_keras_model(models.get(spec.fine_tune_from).path)
             result, report = fine_tune(start, spec.hyperparams, self.data, drawings.images, drawings.labels,
@@ -133,7 +135,8 @@ class Worker:
             jobs.end(record.id, JobState.FAILED, error="The training worker was shut down during this run. "
                                                        "Start the run again.")
             return
-        meta = record_run(result, self.data, drawings=drawings, report=report).to_dict()
+        meta = replace(record_run(result, self.data, drawings=drawings, report=report), owner=spec.owner,
+                       visitor=spec.visitor).to_dict()
         mistakes = [(int(i), int(result.test_predicted[i])) for i in misclassified(result.test_predicted,
                                                                                     self.data.y_test)]
         outcome = JobOutcome(result.test, round(result.seconds, 1), round(result.images_per_second, 1),
@@ -145,6 +148,7 @@ class Worker:
         else:
             info = models.save_run(result.model, meta, name=spec.name)
             jobs.end(record.id, JobState.FINISHED, replace(outcome, saved=info.id))
+            prune_runs(models, VisitorLimits.from_env())
 
 
 

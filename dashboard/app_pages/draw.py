@@ -11,6 +11,7 @@ from dashboard.results import show_prediction
 from dashboard.user_text import literal
 from model.inference import Prediction
 from model.preprocess import IMAGE_TYPES, ImageError
+from training.limits import LimitExceeded
 
 CANVAS_SIDE = 280
 # (ink, paper) colours. White paper is the canvas left transparent over the white page: the ink is then the
@@ -24,6 +25,7 @@ INITIAL_KEY = "canvas_initial"  # what a (re)mounted canvas starts from: saved s
 CLEARED_KEY = "canvas_cleared"  # Clear presses: each empty initial drawing is new, so the canvas empties in place
 STALE_KEY = "canvas_stale"  # the strokes Clear removed, ignored until the browser sends the empty canvas
 LABELLED_KEY = "labelled_drawing"  # {fingerprint: label} of the drawing last kept, so it is not offered twice
+REFUSED_KEY = "labelling_refused"  # why the last Right/Wrong press was not kept (a visitor's rate limit)
 
 st.title("Draw a digit")
 st.caption("Anywhere on the canvas, any size: the model reads it the way MNIST digits were prepared. "
@@ -74,22 +76,32 @@ def labelling_buttons(prediction: Prediction) -> None:
     """"Right" / "Wrong — it's a …": keep the drawing with its true label for the model to learn from."""
     pre = prediction.preprocessed
     fingerprint = hashlib.sha1(pre.image.tobytes()).hexdigest()
+    wrong_key = f"wrong-{fingerprint}"
     saved = st.session_state.get(LABELLED_KEY, {})
     if fingerprint in saved:
         st.caption(f"Kept as a **{saved[fingerprint]}** in **My drawings** — thank you.")
         return
 
     def keep(label: int) -> None:
-        session.drawings().add(pre.image, label, raw=pre.source, predicted=prediction.digit,
-                               probabilities=prediction.probabilities, model=session.current_model_id())
-        st.session_state[LABELLED_KEY] = {fingerprint: label}
+        try:
+            session.label_drawing(prediction, label)
+            st.session_state[LABELLED_KEY] = {fingerprint: label}
+        except LimitExceeded as exc:
+            st.session_state[REFUSED_KEY] = str(exc)
 
+    def keep_choice() -> None:
+        keep(st.session_state[wrong_key])
+        st.session_state[wrong_key] = None  # a refused choice can be pressed again
+
+    refused = st.session_state.pop(REFUSED_KEY, None)
+    if refused:
+        st.warning(refused, icon=":material/timer:")
     st.button(f"Right, it's a {prediction.digit}", icon=":material/thumb_up:", on_click=keep, args=(prediction.digit,),
               key="label_right")
-    choice = st.pills("Wrong — it's a…", [d for d in range(10) if d != prediction.digit], key=f"wrong-{fingerprint}")
-    if choice is not None:
-        keep(choice)
-        st.rerun(scope="fragment")
+    st.pills("Wrong — it's a…", [d for d in range(10) if d != prediction.digit], key=wrong_key,
+             on_change=keep_choice)
+    st.caption("Your drawing is stored only when you press one of these: it then appears in **My drawings**, "
+               "where you can delete it.")
 
 
 def upload_area() -> None:

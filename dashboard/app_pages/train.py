@@ -1,12 +1,15 @@
 """Train page: retrain the CNN with your own settings, watch it learn, keep and compare what you trained."""
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import session
+from dashboard import access, session
 from dashboard.charts import digit_bars, line_chart
 from dashboard.hyperparam_widgets import hyperparam_inputs
+from dashboard.identity import browser_id
 from dashboard.pictures import tile_grid
 from dashboard.user_text import literal
 from model.store import ModelFileError, ModelInfo
@@ -14,9 +17,12 @@ from training import finetune
 from training.drawings import REPEAT
 from training.hyperparams import PRESETS, HyperparamError, Hyperparams
 from training.jobs import JobError, JobRecord, JobSpec, JobState
+from training.limits import LimitExceeded
 from training.loop import Progress, learning_curve
 from training.runs import MAX_MNIST_DROP_TEXT, FineTuneReport, RunRecord, hyperparams_of
 
+ADMIN_ONLY = "Only the admin can change the server's default (see Admin at the top of the page)"
+OTHERS_RUN = "Someone else's run: only they or the admin can change it"
 MESSAGE_KEY = "train_message"  # a (kind, text) message for the next run of the page, left by a button's callback
 PRESET_NOTES = {
     "Quick": "Quick: one pass over the 60,000 MNIST training images with a one-cycle learning rate and label "
@@ -28,34 +34,55 @@ PRESET_NOTES = {
 queue = session.training_queue()
 data = session.mnist()
 active_at_start = queue.jobs.active()
+admin = access.is_admin()
+me = browser_id()
+
+
+def mine(owner: str | None) -> bool:
+    """May this session stop, cancel, keep or delete what ``owner`` made? The admin may, for anyone's."""
+    return access.is_admin() or (owner is not None and owner == me)
 
 
 def submit(spec: JobSpec) -> None:
+    """Queue a run as this browser's; a visitor's is held to the visitors' limits."""
     try:
-        queue.submit(spec)
-    except HyperparamError as exc:
+        queue.submit(replace(spec, owner=me, visitor=not access.is_admin(), drawings_owner=session.drawings_owner()),
+                     access.limits())
+    except (HyperparamError, LimitExceeded) as exc:
         st.session_state[MESSAGE_KEY] = ("error", str(exc))
 
 
-def act_on_job(action, job_id: int) -> None:
-    """Cancel, keep or discard; someone else (or a double click) may have got there first: say so."""
+def act_on_job(action, job: JobRecord) -> None:
+    """Stop, cancel, keep or discard; someone else (or a double click) may have got there first: say so."""
+    if not mine(job.spec.owner):
+        st.session_state[MESSAGE_KEY] = ("error", "Only the admin can change someone else's run.")
+        return
     try:
-        action(job_id)
+        action(job.id)
     except (JobError, ModelFileError) as exc:
         st.session_state[MESSAGE_KEY] = ("warning", str(exc))
 
 
 # ---------------------------------------------------------------- settings
+def whose_drawings() -> str:
+    return "everyone's drawings" if access.is_admin() and access.mode() != access.Mode.LOCAL else "my drawings"
+
+
 def settings(drawing_count: int) -> None:
     """The preset, every knob, a name and whether to mix in the drawings: Start queues a run."""
     with st.expander("Settings", icon=":material/tune:", expanded=not active_at_start):
         preset = st.segmented_control("Preset", list(PRESETS), default="Quick", key="train_preset") or "Quick"
         st.caption(PRESET_NOTES[preset])
+        limits = access.limits()
+        if limits is not None:
+            st.caption(f"As a visitor you can have {limits.jobs_per_visitor} run at a time of up to "
+                       f"{limits.images_per_run:,} training images (epochs × images: the Quick preset); your "
+                       f"{limits.runs_per_visitor} newest runs are kept.")
         with st.form("train_form", border=False):
             values = hyperparam_inputs(PRESETS[preset], key_prefix=f"hp-{preset}")
             name_col, include_col, weight_col = st.columns([2, 2, 1])
             name = name_col.text_input("Run name", "run", max_chars=40, key="train_name") or "run"
-            include = include_col.toggle(f"Include my drawings ({drawing_count})", key="train_include",
+            include = include_col.toggle(f"Include {whose_drawings()} ({drawing_count})", key="train_include",
                                          disabled=drawing_count == 0,
                                          help="Mix the drawings labelled on the Draw page into the training set")
             weight = weight_col.number_input("Repeat each", 1, 100, REPEAT, key="train_weight",
@@ -69,10 +96,10 @@ def settings(drawing_count: int) -> None:
 
 def fine_tuning(drawing_count: int) -> None:
     """Fine-tune the model this browser uses on the labelled drawings."""
-    with st.expander(f"Learn from my drawings ({drawing_count})", icon=":material/school:"):
+    with st.expander(f"Learn from {whose_drawings()} ({drawing_count})", icon=":material/school:"):
         base = session.store().get(session.current_model_id())
-        st.markdown(f"Fine-tune **{base.id}** (the model this browser uses) for {finetune.EPOCHS} epochs on your "
-                    f"labelled drawings (each repeated ×{REPEAT}) mixed with {finetune.MNIST_IMAGES:,} MNIST images. "
+        st.markdown(f"Fine-tune **{base.id}** (the model this browser uses) for {finetune.EPOCHS} epochs on "
+                    f"{whose_drawings()} (each repeated ×{REPEAT}) mixed with {finetune.MNIST_IMAGES:,} MNIST images. "
                     "A quarter of the drawings is held out to show what it learned; MNIST test accuracy shows what "
                     "it cost.")
         if drawing_count < 4:
@@ -112,7 +139,8 @@ def show_running(job: JobRecord) -> None:
     if job.stop_requested:
         st.info("Stopping after the current batch…", icon=":material/stop_circle:")
     else:
-        st.button("Stop", icon=":material/stop:", on_click=queue.stop, args=(job.id,), key=f"stop-{job.id}")
+        st.button("Stop", icon=":material/stop:", on_click=act_on_job, args=(queue.stop, job), key=f"stop-{job.id}",
+                  disabled=not mine(job.spec.owner), help=None if mine(job.spec.owner) else OTHERS_RUN)
 
 
 def show_waiting(waiting: list[JobRecord]) -> None:
@@ -123,7 +151,8 @@ def show_waiting(waiting: list[JobRecord]) -> None:
         hp = job.spec.hyperparams
         text.markdown(f"Place {place}: **{literal(job.spec.name)}** — {hp.epochs} epoch(s) × {hp.train_size:,} images"
                       + (", fine-tuning" if job.spec.fine_tune_from else ""))
-        cancel.button("Cancel", key=f"cancel-{job.id}", on_click=act_on_job, args=(queue.cancel, job.id))
+        cancel.button("Cancel", key=f"cancel-{job.id}", on_click=act_on_job, args=(queue.cancel, job),
+                      disabled=not mine(job.spec.owner), help=None if mine(job.spec.owner) else OTHERS_RUN)
 
 
 @st.fragment(run_every=1.0 if active_at_start else 3.0)
@@ -199,8 +228,11 @@ def ask_keep_or_discard(job: JobRecord, named: bool = False) -> None:
     st.warning(f"{run} {job.outcome.epochs_completed} full epoch(s) ({job.outcome.test.accuracy:.2%} test accuracy). "
                "Keep the partial model?", icon=":material/pause_circle:")
     keep, discard = st.columns([1, 6])
-    keep.button("Keep it", on_click=act_on_job, args=(queue.keep_partial, job.id), type="primary", key=f"keep-{job.id}")
-    discard.button("Discard", on_click=act_on_job, args=(queue.discard_partial, job.id), key=f"discard-{job.id}")
+    allowed = mine(job.spec.owner)
+    keep.button("Keep it", on_click=act_on_job, args=(queue.keep_partial, job), type="primary", key=f"keep-{job.id}",
+                disabled=not allowed)
+    discard.button("Discard", on_click=act_on_job, args=(queue.discard_partial, job), key=f"discard-{job.id}",
+                   disabled=not allowed)
 
 
 def results() -> None:
@@ -223,6 +255,7 @@ def models_table(models: list[ModelInfo], records: dict[str, RunRecord]) -> None
         "parameters": records[m.id].parameters,
         "data": "full MNIST" if records[m.id].data and records[m.id].data.full_mnist else "sample",
         "created": records[m.id].created,
+        "by": "you" if records[m.id].owner == me else "",
         "status": ", ".join(s for s, on in (("server default", m.id == active), ("in use here", m.id == in_use)) if on),
     } for m in models]), hide_index=True,
         column_config={"test accuracy": st.column_config.NumberColumn(format="percent")})
@@ -238,7 +271,8 @@ def compare_curves(records: dict[str, RunRecord]) -> None:
 
 
 def model_actions(model: ModelInfo, record: RunRecord) -> None:
-    """Use in this browser, make the server's default, download, delete."""
+    """Use in this browser (anyone); make the server's default (the admin); download; delete (the admin, or a
+    visitor their own run)."""
     store = session.store()
     use, default, download, delete = st.columns(4)
     if use.button("Use this model", icon=":material/check_circle:", help="Draw and Inspect in this browser use it"):
@@ -247,20 +281,25 @@ def model_actions(model: ModelInfo, record: RunRecord) -> None:
     confirmed = not record.flagged or st.checkbox(f"This fine-tuned model lost more than {MAX_MNIST_DROP_TEXT} of "
                                                   "MNIST test accuracy; make it the default anyway",
                                                   key=f"confirm-{model.id}")
-    if default.button("Set as default", icon=":material/star:", help="Every new session on this server uses it",
-                      disabled=not confirmed):
-        store.set_active(model.id)
+    if default.button("Set as default", icon=":material/star:", disabled=not (admin and confirmed),
+                      help="Every new session on this server uses it" if admin else ADMIN_ONLY):
+        if access.is_admin():
+            store.set_active(model.id)
         st.rerun()
     download.download_button("Download .keras", model.path.read_bytes(), file_name=f"{model.id}.keras",
                              icon=":material/download:")
-    if delete.button("Delete", icon=":material/delete:", disabled=model.is_shipped,
-                     help="The shipped model cannot be deleted" if model.is_shipped else None):
+    deletable = not model.is_shipped and mine(record.owner)
+    if delete.button("Delete", icon=":material/delete:", disabled=not deletable,
+                     help="The shipped model cannot be deleted" if model.is_shipped
+                     else None if deletable else "Only the admin can delete someone else's model"):
         try:
+            if not mine(record.owner):
+                raise ModelFileError("only the admin can delete someone else's model")
             store.delete_run(model.id)
             if st.session_state.get(session.MODEL_KEY) == model.id:
                 st.session_state.pop(session.MODEL_KEY)
         except ModelFileError as exc:
-            st.error(str(exc))
+            st.session_state[MESSAGE_KEY] = ("error", str(exc))
         st.rerun()
 
 
@@ -285,7 +324,8 @@ st.caption("Retrain the CNN on MNIST with your own settings and watch it learn. 
            "and train in a separate worker process, so drawing stays fast for everyone. Every finished run is kept "
            "below, where you can compare runs and switch the Draw and Inspect pages to one.")
 (st.success if data.is_full else st.warning)(data.notice, icon=":material/dataset:")
-drawing_count = session.drawings().count()
+access.admin_controls()
+drawing_count = session.drawings().count(session.drawings_owner())
 settings(drawing_count)
 fine_tuning(drawing_count)
 pending_message()
