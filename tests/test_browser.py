@@ -246,5 +246,5 @@ def test_correct_a_drawing_see_it_in_my_drawings_and_delete_it(page):
     page.get_by_role("link", name="My drawings", exact=True).click()
     caption = page.get_by_test_id("stImageCaption").filter(has_text="a 1 · model reads 7")
     expect(caption).to_have_count(1, timeout=TIMEOUT)
-    page.get_by_role("button", name="Delete").click()
+    page.get_by_role("button", name="Delete", exact=True).click()
     expect(page.get_by_text("No labelled drawings yet")).to_be_visible(timeout=TIMEOUT)

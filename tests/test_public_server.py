@@ -207,3 +207,17 @@ def test_the_api_answers_too_many_requests_with_retry_after(public_url):
     answers = [post() for _ in range(6)]
     assert [a[0] for a in answers] == [422] * 5 + [429]
     assert "at most 5 per minute per client" in answers[5][1]["error"] and int(answers[5][2]) >= 1
+
+
+def test_a_visitor_s_delete_all_takes_only_their_own_drawings(open_page, password):
+    store = DrawingStore()
+    store.add(np.zeros((28, 28)), 1, owner=VISITOR)
+    store.add(np.zeros((28, 28)), 2, owner="somebody-else-00001")
+    at = open_page("drawings", run=False)
+    at.session_state["browser_id"] = VISITOR
+    at.run()
+    assert button(at, "Delete all my drawings").disabled, "armed by the checkbox first"
+    at.checkbox(key="delete_all_sure").check().run()
+    button(at, "Delete all my drawings").click().run()
+    assert not at.exception
+    assert [d.owner for d in store.all()] == ["somebody-else-00001"]
