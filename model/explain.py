@@ -58,9 +58,10 @@ class Explainer:
         # One functional model returning every feature map from a single forward pass.
         self._probe = keras.Model(model.inputs, [model.get_layer(fl.name).output for fl in self.layers])
         spec = [tf.TensorSpec((1, 28, 28, 1), tf.float32)]
-        self._maps = tf.function(lambda x: self._probe(x, training=False), input_signature=spec)
-        self._gradcam = tf.function(self._gradcam_fn, input_signature=spec + [tf.TensorSpec((), tf.int32)])
-        self._integrated = tf.function(self._integrated_fn, input_signature=spec + [tf.TensorSpec((), tf.int32)])
+        digit = [tf.TensorSpec((), tf.int32)]  # (no AutoGraph: plain tensor code, see model/inference.py)
+        self._maps = tf.function(lambda x: self._probe(x, training=False), input_signature=spec, autograph=False)
+        self._gradcam = tf.function(self._gradcam_fn, input_signature=spec + digit, autograph=False)
+        self._integrated = tf.function(self._integrated_fn, input_signature=spec + digit, autograph=False)
         self._cam_model = keras.Model(model.inputs, [model.get_layer(self.last_conv.name).output, model.output])
 
     def feature_maps(self, x: np.ndarray) -> dict[str, np.ndarray]:
