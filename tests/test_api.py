@@ -7,8 +7,6 @@ import http.client
 import io
 import json
 import re
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 
@@ -16,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from harness import ROOT
+from harness import run_module
 from harness.browser import running_app
 from harness.synthetic_drawings import stroke_digit
 from model.preprocess import MAX_FILE_BYTES
@@ -76,8 +74,7 @@ def test_a_multipart_upload_in_the_file_field(url):
 def test_bad_input_gets_a_4xx_json_error_in_the_cli_s_words(url, tmp_path):
     garbage = tmp_path / "garbage.png"
     garbage.write_bytes(b"this is not an image at all")
-    cli = subprocess.run([sys.executable, "-m", "model.predict", str(garbage)], cwd=ROOT, capture_output=True,
-                         text=True, timeout=300)
+    cli = run_module("model.predict", str(garbage))
     cli_error = json.loads(cli.stdout.splitlines()[-1])["error"]
     status, answer = post(url, garbage.read_bytes())
     assert status == 422 and answer["error"] in cli_error

@@ -4,21 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from harness import ROOT
+from harness import run_module
 from harness.synthetic_drawings import stroke_digit
-
-
-def run(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=600)
 
 
 def test_predict_prints_one_json_line_per_file_in_order(tmp_path):
@@ -26,7 +18,7 @@ def test_predict_prints_one_json_line_per_file_in_order(tmp_path):
     Image.fromarray(stroke_digit(7, "top-right", "small", "paper")).save(seven)
     Image.fromarray(np.full((100, 100), 255, np.uint8)).save(blank)
     text.write_text("hello")
-    result = run("model.predict", str(seven), str(blank), str(text), str(tmp_path / "missing.png"))
+    result = run_module("model.predict", str(seven), str(blank), str(text), str(tmp_path / "missing.png"))
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["file"] for line in lines] == [str(seven), str(blank), str(text), str(tmp_path / "missing.png")]
     assert lines[0]["digit"] == 7 and 0.5 < lines[0]["confidence"] <= 1
@@ -39,16 +31,17 @@ def test_predict_prints_one_json_line_per_file_in_order(tmp_path):
 def test_predict_exits_zero_when_all_files_read_and_two_for_a_bad_model(tmp_path):
     one = tmp_path / "one.png"
     Image.fromarray(stroke_digit(1, style="chalk")).save(one)
-    ok = run("model.predict", str(one))
+    ok = run_module("model.predict", str(one))
     assert ok.returncode == 0 and json.loads(ok.stdout)["digit"] == 1
     bad_model = tmp_path / "bad.keras"
     bad_model.write_text("nope")
-    failed = run("model.predict", "--model", str(bad_model), str(one))
+    failed = run_module("model.predict", "--model", str(bad_model), str(one))
     assert failed.returncode == 2 and "bad.keras: damaged" in failed.stderr
 
 
 def test_train_saves_a_run_and_evaluate_reads_it(tmp_path):
-    trained = run("training.train", "--epochs", "1", "--train-size", "1000", "--batch-size", "32", "--name", "cli-test")
+    trained = run_module("training.train", "--epochs", "1", "--train-size", "1000", "--batch-size", "32",
+                         "--name", "cli-test")
     assert trained.returncode == 0, trained.stderr
     assert "bundled MNIST sample" in trained.stdout
     assert "epoch 1/1" in trained.stdout and "test accuracy" in trained.stdout
@@ -56,7 +49,7 @@ def test_train_saves_a_run_and_evaluate_reads_it(tmp_path):
     assert len(runs) == 1 and (runs[0] / "model.keras").is_file()
     meta = json.loads((runs[0] / "run.json").read_text())
     assert meta["hyperparams"]["train_size"] == 1000 and meta["data"]["source"] == "bundled sample"
-    evaluated = run("training.evaluate", "--model", str(runs[0] / "model.keras"), "--json")
+    evaluated = run_module("training.evaluate", "--model", str(runs[0] / "model.keras"), "--json")
     report = json.loads(evaluated.stdout)
     assert evaluated.returncode == 0 and report["count"] == 2000
     assert abs(report["accuracy"] - meta["test"]["accuracy"]) < 1e-6
@@ -64,15 +57,15 @@ def test_train_saves_a_run_and_evaluate_reads_it(tmp_path):
 
 
 def test_evaluate_prints_per_class_accuracy_and_confusion_matrix():
-    result = run("training.evaluate")
+    result = run_module("training.evaluate")
     assert result.returncode == 0
     assert "per-class accuracy" in result.stdout and "confusion matrix" in result.stdout
 
 
 def test_cli_errors_are_clear(tmp_path):
-    bad = run("training.train", "--learning-rate", "7", "--dropout", "2")
+    bad = run_module("training.train", "--learning-rate", "7", "--dropout", "2")
     assert bad.returncode == 2 and "learning_rate=7.0 is outside" in bad.stderr and "dropout" in bad.stderr
-    missing = run("training.evaluate", "--data", str(tmp_path / "nowhere"))
+    missing = run_module("training.evaluate", "--data", str(tmp_path / "nowhere"))
     assert missing.returncode == 2 and "no such folder" in missing.stderr
 
 
@@ -87,11 +80,11 @@ def test_train_can_include_labelled_drawings(tmp_path):
     exported = tmp_path / "mine.npz"
     exported.write_bytes(store.export_npz())
     for source in (store.path, exported):
-        trained = run("training.train", "--epochs", "1", "--train-size", "500", "--include-drawings", str(source),
-                      "--drawings-weight", "3")
+        trained = run_module("training.train", "--epochs", "1", "--train-size", "500", "--include-drawings",
+                             str(source), "--drawings-weight", "3")
         assert trained.returncode == 0, trained.stderr
         assert "with 5 labelled drawings" in trained.stdout and "repeated 3×" in trained.stdout
     runs = sorted((Path(os.environ["DIGITS_DATA_DIR"]) / "runs").iterdir())
     assert json.loads((runs[-1] / "run.json").read_text())["drawings"]["count"] == 5
-    lonely = run("training.train", "--fine-tune", "model/weights/default.keras")
+    lonely = run_module("training.train", "--fine-tune", "model/weights/default.keras")
     assert lonely.returncode == 2 and "needs --include-drawings" in lonely.stderr
