@@ -2,7 +2,8 @@
 
 ``/api/predict`` takes one image — the request body itself, or a multipart form field ``file`` — and
 answers ``{"digit", "confidence", "probabilities"}`` through the same preprocessing and model as the
-canvas (the server's default model). An image with no digit answers ``digit: null`` and the reason. Bad
+canvas (the server's default model). An image with no digit answers ``digit: null`` and the reason.
+``?mode=number`` reads a whole number instead, answering as ``python -m model.predict --number``. Bad
 input gets a 4xx ``{"error": ...}`` in the CLI's words; a body over ``MAX_FILE_BYTES`` is refused by its
 declared length, or as soon as that many bytes have arrived, never read whole. Clients are held to
 ``api_per_minute`` requests (``training.limits``; 429 with ``Retry-After`` beyond it), except on this
@@ -26,7 +27,7 @@ from dashboard.access import credential_configured
 from dashboard.identity import is_loopback
 from dashboard.monitoring import Source, exposition, timed_prediction
 from dashboard.rate_limit import RateLimiter
-from model.inference import Prediction
+from model.number import read_number
 from model.preprocess import MAX_FILE_BYTES, ImageError, ImageTooLarge, file_too_large
 from training.limits import VisitorLimits
 
@@ -70,9 +71,16 @@ async def _image_bytes(request: Request) -> bytes:
     return await upload.read()
 
 
-def _predict(image: bytes) -> Prediction:
+def _predict(image: bytes, number: bool) -> dict:
+    """The answer's JSON: one digit, or with ``number`` a whole number (as ``model.predict --number``)."""
     with timed_prediction(Source.API):
-        return session.server_predictor().predict(image)
+        if number:
+            return read_number(session.server_predictor(), image).to_dict()
+        prediction = session.server_predictor().predict(image)
+    answer = prediction.to_dict()
+    if prediction.no_digit is not None:
+        answer["no_digit"] = str(prediction.no_digit)
+    return answer
 
 
 @functools.cache
@@ -99,16 +107,16 @@ async def predict(request: Request) -> JSONResponse:
         image = await _image_bytes(request)
         if not image:
             raise BadRequest(400, "empty request: send the image as the body, or as a multipart field 'file'")
-        prediction = await run_in_threadpool(_predict, image)
+        mode = request.query_params.get("mode", "digit")
+        if mode not in ("digit", "number"):
+            raise BadRequest(400, f"unknown mode {mode!r}: use mode=digit (the default) or mode=number")
+        answer = await run_in_threadpool(_predict, image, mode == "number")
     except BadRequest as exc:
         return JSONResponse({"error": str(exc)}, status_code=exc.status)
     except ImageTooLarge as exc:
         return JSONResponse({"error": str(exc)}, status_code=413)
     except ImageError as exc:
         return JSONResponse({"error": str(exc)}, status_code=422)
-    answer = prediction.to_dict()
-    if prediction.no_digit is not None:
-        answer["no_digit"] = str(prediction.no_digit)
     return JSONResponse(answer)
 
 

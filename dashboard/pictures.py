@@ -93,6 +93,17 @@ def mark_points(image: np.ndarray, points: list[tuple[float, float, tuple[int, i
     return np.asarray(picture)
 
 
+def boxes_on(rgba: np.ndarray, boxes: list[tuple[int, int, int, int]], labels: list[str]) -> np.ndarray:
+    """The input on white with a box and a label above each (top, left, bottom, right) box: how a number was cut."""
+    picture = Image.fromarray(rgba_on_white(rgba)).convert("RGB")
+    draw = ImageDraw.Draw(picture)
+    size = max(12, picture.height // 12)
+    for (top, left, bottom, right), label in zip(boxes, labels):
+        draw.rectangle((left - 2, top - 2, right + 1, bottom + 1), outline=CYAN, width=2)
+        draw.text((left, max(0, top - size - 4)), label, fill=RED, font_size=size)
+    return np.asarray(picture)
+
+
 def tile_grid(tiles: np.ndarray, labels: list[str], columns: int = 8, tile_px: int = 84, gap: int = 4) -> np.ndarray:
     """RGB tiles (n, h, w, 3) laid out in a grid, each enlarged to ``tile_px`` with its label in the corner."""
     n = len(tiles)

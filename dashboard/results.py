@@ -5,11 +5,13 @@ Shared by the Draw and Inspect pages so a digit reads the same everywhere.
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 from dashboard.charts import digit_bars
-from dashboard.pictures import enlarge, png_data_url
+from dashboard.pictures import boxes_on, enlarge, png_data_url
 from model.inference import Prediction
+from model.number import NumberReading
 from model.preprocess import NoDigit
 
 
@@ -31,3 +33,21 @@ def show_prediction(prediction: Prediction | None, prompt: str, show_input: bool
     if show_input:
         st.image(png_data_url(enlarge(prediction.preprocessed.image, 112)), width=112,
                  caption="What the model saw: the 28×28 input after preprocessing")
+
+
+def show_number(reading: NumberReading | None, source: np.ndarray | None, prompt: str) -> None:
+    """The number read, then how: the ink cut into boxes with each digit's reading, and each digit's 28×28
+    input with its confidence. No ink → the prompt only."""
+    if reading is None or reading.number is None or source is None:
+        st.info(prompt, icon=":material/draw:")
+        return
+    st.metric("Number", reading.number)
+    labels = [f"{d.prediction.digit} · {d.prediction.confidence:.0%}" for d in reading.digits]
+    st.image(boxes_on(source, [d.piece.box for d in reading.digits], labels),
+             caption="How the ink was cut into digits, each with its reading and confidence")
+    unsure = [str(i + 1) for i, d in enumerate(reading.digits) if d.prediction.is_unsure]
+    if unsure:
+        st.warning(f"Not sure about digit {', '.join(unsure)} (counting from the left).", icon=":material/help:")
+    for column, digit in zip(st.columns(max(len(reading.digits), 8)), reading.digits):
+        column.image(png_data_url(enlarge(digit.prediction.preprocessed.image, 56)), width=56,
+                     caption=f"{digit.prediction.digit} ({digit.prediction.confidence:.0%})")

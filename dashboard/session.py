@@ -18,6 +18,7 @@ from dashboard.lean_reruns import freeze_loaded_heap
 from dashboard.monitoring import Source, timed_prediction
 from model.explain import Explainer
 from model.inference import Prediction, Predictor
+from model.number import NumberReading, read_number
 from model.preprocess import to_model_input
 from model.store import SHIPPED_ID, SHIPPED_MODEL, ModelFileError, ModelStore
 from training.data import MnistData, load_mnist
@@ -36,6 +37,8 @@ class CurrentInput:
     image: np.ndarray | bytes
     origin: str
     """'canvas' or the uploaded file's name."""
+    is_number: bool = False
+    """A whole number (the Draw page's Number mode), read digit by digit."""
 
 
 def store() -> ModelStore:
@@ -145,11 +148,11 @@ def training_queue() -> TrainingQueue:
     return TrainingQueue()
 
 
-def set_current_input(image: np.ndarray | bytes | None, origin: str = "canvas") -> None:
+def set_current_input(image: np.ndarray | bytes | None, origin: str = "canvas", is_number: bool = False) -> None:
     if image is None:
         st.session_state.pop(INPUT_KEY, None)
     else:
-        st.session_state[INPUT_KEY] = CurrentInput(image, origin)
+        st.session_state[INPUT_KEY] = CurrentInput(image, origin, is_number)
 
 
 def current_input() -> CurrentInput | None:
@@ -163,8 +166,17 @@ def predict(image: np.ndarray | bytes, source: Source) -> Prediction:
 
 
 def predict_current() -> Prediction | None:
-    """Prediction for the session's current input (raises ImageError for unreadable uploads)."""
+    """Prediction for the session's current digit (raises ImageError for unreadable uploads)."""
     current = current_input()
-    if current is None:
+    if current is None or current.is_number:
         return None
     return predict(current.image, Source.CANVAS if current.origin == "canvas" else Source.UPLOAD)
+
+
+def read_current_number() -> NumberReading | None:
+    """The session's current number, digit by digit (None when the current input is not a number)."""
+    current = current_input()
+    if current is None or not current.is_number:
+        return None
+    with timed_prediction(Source.CANVAS):
+        return read_number(predictor(), current.image)

@@ -87,6 +87,25 @@ def draw_digit(page, digit: int, left: float = 80, top: float = 50, width: float
         page.mouse.up()
 
 
+def draw_digit_by_touch(page, digit: int, left: float = 80, top: float = 50, width: float = 110,
+                        height: float = 180) -> None:
+    """Draw ``digit`` with a finger: touch events (start, moves, end) per stroke, as a phone's browser sends them."""
+    canvas = page.locator(CANVAS)
+    canvas.wait_for()
+    page.wait_for_timeout(500)
+    box = canvas.bounding_box()
+    cdp = page.context.new_cdp_session(page)
+    for line in STROKES[digit]:
+        points = [(box["x"] + left + x * width, box["y"] + top + y * height) for x, y in line]
+        path = [points[0]] + [(a[0] + (b[0] - a[0]) * t / 6, a[1] + (b[1] - a[1]) * t / 6)
+                              for a, b in zip(points, points[1:]) for t in range(1, 7)]
+        for i, (x, y) in enumerate(path):
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchMove" if i else "touchStart",
+                                                  "touchPoints": [{"x": x, "y": y}]})
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    cdp.detach()
+
+
 def clear_canvas(page) -> None:
     """Press Clear and wait until the page shows the empty-canvas prompt again."""
     page.get_by_role("button", name="Clear").click()

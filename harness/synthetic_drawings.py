@@ -94,3 +94,35 @@ def mnist_digit(image: np.ndarray, place: str = "centre", size: str | float = "m
     x0, y0 = int(round(left)), int(round(top))
     ink[y0:y0 + h, x0:x0 + w] = np.clip(big, 0, 1)[: canvas - y0, : canvas - x0]
     return _compose(ink, style)
+
+
+def _ink_crop(ink: np.ndarray) -> np.ndarray:
+    rows, cols = np.flatnonzero(ink.max(axis=1) > 0.12), np.flatnonzero(ink.max(axis=0) > 0.12)
+    return ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+
+
+def compose_number(digit_inks: list[np.ndarray], rng: np.random.Generator, height: float = 110,
+                   gap: tuple[float, float] = (0.05, 0.5), jitter: float = 0.12,
+                   style: str = "paper") -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
+    """Digits (ink maps, float in [0, 1], any size) written side by side as one number, like a hand does:
+    each a little bigger or smaller (±15 %) and higher or lower (``jitter`` × height), with uneven gaps
+    (``gap``, a fraction of the height: negative ones make digits touch). Returns the picture in ``style``
+    and each digit's (top, left, bottom, right)."""
+    margin = int(height * 0.4)
+    placed, boxes, x = [], [], margin
+    for ink in digit_inks:
+        crop = _ink_crop(ink)
+        h = max(8, round(height * rng.uniform(0.85, 1.15)))
+        w = max(3, round(h * crop.shape[1] / crop.shape[0]))
+        big = np.asarray(Image.fromarray((crop * 255).astype(np.uint8)).resize((w, h), Image.Resampling.BICUBIC),
+                         np.float32) / 255.0
+        top = margin + round(rng.uniform(-jitter, jitter) * height) + round((height - h) / 2)
+        placed.append((top, x, big))
+        boxes.append((top, x, top + h, x + w))
+        x += w + round(rng.uniform(*gap) * height)
+    width = max(box[3] for box in boxes) + margin
+    ink = np.zeros((int(height + 2 * margin + jitter * 2 * height + 0.3 * height), width), np.float32)
+    for top, left, big in placed:
+        region = ink[top:top + big.shape[0], left:left + big.shape[1]]
+        np.maximum(region, np.clip(big, 0, 1)[:region.shape[0], :region.shape[1]], out=region)
+    return _compose(ink, style), boxes

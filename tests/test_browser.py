@@ -7,7 +7,7 @@ import re
 import pytest
 from PIL import Image
 
-from harness.browser import CANVAS, clear_canvas, draw_digit, running_app
+from harness.browser import CANVAS, clear_canvas, draw_digit, draw_digit_by_touch, running_app
 from harness.synthetic_drawings import stroke_digit
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -248,3 +248,21 @@ def test_correct_a_drawing_see_it_in_my_drawings_and_delete_it(page):
     expect(caption).to_have_count(1, timeout=TIMEOUT)
     page.get_by_role("button", name="Delete", exact=True).click()
     expect(page.get_by_text("No labelled drawings yet")).to_be_visible(timeout=TIMEOUT)
+
+
+def test_on_a_phone_the_answer_is_in_view_after_drawing_with_a_finger(browser, app_url):
+    """390×844 touch screen: the canvas fits the width, and the answer shows without scrolling."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                                  device_scale_factor=3)
+    page = context.new_page()
+    page.goto(app_url)
+    page.locator(CANVAS).wait_for(timeout=60_000)
+    canvas = page.locator(CANVAS).bounding_box()
+    assert canvas["x"] >= 0 and canvas["x"] + canvas["width"] <= 390, "the canvas fits the screen's width"
+    draw_digit_by_touch(page, 7, left=90, top=40, width=100, height=190)
+    answer = page.locator(".st-key-phone_answer")
+    expect(answer).to_contain_text("Prediction: 7", timeout=TIMEOUT)
+    box = answer.bounding_box()
+    assert page.evaluate("window.scrollY") == 0 and box["y"] >= 0 and box["y"] + box["height"] <= 844
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    context.close()

@@ -7,29 +7,67 @@ from streamlit_drawable_canvas import st_canvas
 
 from dashboard import session
 from dashboard.monitoring import Source
-from dashboard.results import show_prediction
+from dashboard.results import show_number, show_prediction
 from dashboard.user_text import literal
 from model.inference import Prediction
-from model.preprocess import IMAGE_TYPES, ImageError
+from model.preprocess import IMAGE_TYPES, ImageError, load_rgba
 from training.limits import LimitExceeded
 
 CANVAS_SIDE = 280
+MODE_KEY, DIGIT, NUMBER = "read_mode", "A digit", "A number"
+NUMBER_WIDTH, NUMBER_HEIGHT = 760, 220
 # (ink, paper) colours. White paper is the canvas left transparent over the white page: the ink is then the
 # drawing's alpha channel, the cheapest way through preprocessing on every stroke.
 INK_STYLES = {"Black ink on white": ("#000000", ""), "White chalk on black": ("#ffffff", "#000000")}
 PROMPT = "Draw a digit on the canvas — the prediction follows your pen."
+NUMBER_PROMPT = "Write a number on the canvas — each digit is cut out and read as you write."
 # This session's canvas state (not widget keys: those are dropped when the user visits another page).
 # (Comments, not docstrings: Streamlit's magic would show a bare string on the page.)
 STROKES_KEY = "canvas_strokes"  # the strokes drawn so far (the canvas's JSON), restored on coming back
 INITIAL_KEY = "canvas_initial"  # what a (re)mounted canvas starts from: saved strokes, or empty after Clear
 CLEARED_KEY = "canvas_cleared"  # Clear presses: each empty initial drawing is new, so the canvas empties in place
 STALE_KEY = "canvas_stale"  # the strokes Clear removed, ignored until the browser sends the empty canvas
+# On a phone (Streamlit stacks the columns below 640 px) the answer would sit under the canvas, off screen:
+# a one-line answer above the canvas, a smaller title and no intro keep canvas and answer in view together.
+PHONE_CSS = """<style>
+.st-key-phone_answer {display: none;}
+@media (max-width: 640px) {
+  .st-key-phone_answer {display: block;}
+  .st-key-page_intro {display: none;}
+  [data-testid=stMainBlockContainer] {padding-top: 4.5rem;}
+  h1 {font-size: 1.75rem !important; padding: 0 !important;}
+}
+</style>"""
 LABELLED_KEY = "labelled_drawing"  # {fingerprint: label} of the drawing last kept, so it is not offered twice
 REFUSED_KEY = "labelling_refused"  # why the last Right/Wrong press was not kept (a visitor's rate limit)
 
-st.title("Draw a digit")
-st.caption("Anywhere on the canvas, any size: the model reads it the way MNIST digits were prepared. "
-           "Open **Inspect** to see every step. The canvas's own toolbar (above it) has undo and an instant reset.")
+st.html(PHONE_CSS)
+st.title("Write a number" if st.session_state.get(MODE_KEY) == NUMBER else "Draw a digit")
+st.container(key="page_intro").caption(
+    "Anywhere on the canvas, any size: the model reads it the way MNIST digits were prepared. Open **Inspect** to "
+    "see every step. The canvas's own toolbar has undo and an instant reset.")
+
+
+def pen_and_ink() -> tuple[int, str, str]:
+    """(pen width, ink colour, paper colour) as chosen above the canvas."""
+    pen, style = st.columns([1, 1])
+    width = pen.slider("Pen width", 4, 40, 18, key="pen_width")
+    ink, paper = INK_STYLES[style.selectbox("Ink", list(INK_STYLES), key="ink_style")]
+    return width, ink, paper
+
+
+@st.fragment
+def number_area() -> None:
+    """A wide canvas for a whole number: the ink is cut into digits and each is read like a single one."""
+    width, ink, paper = pen_and_ink()
+    canvas = st_canvas(stroke_width=width, stroke_color=ink, background_color=paper, height=NUMBER_HEIGHT,
+                       width=NUMBER_WIDTH, return_image_data=True, key=f"number-canvas-{paper or 'white'}")
+    st.caption("Write a number of any length, digits side by side; the bin in the canvas's toolbar clears it.")
+    if canvas.image_data is not None:
+        strokes = (canvas.json_data or {}).get("objects")
+        session.set_current_input(canvas.image_data if strokes else None, "canvas", is_number=True)
+    current = session.current_input()
+    show_number(session.read_current_number(), None if current is None else load_rgba(current.image), NUMBER_PROMPT)
 
 
 @st.fragment
@@ -37,16 +75,17 @@ def drawing_area() -> None:
     """Canvas and answer in one fragment, so a stroke reruns only this, not the whole page."""
     left, right = st.columns([1, 1], gap="large")
     with left:
-        pen, style = st.columns([1, 1])
-        width = pen.slider("Pen width", 4, 40, 18, key="pen_width")
-        ink, paper = INK_STYLES[style.selectbox("Ink", list(INK_STYLES), key="ink_style")]
+        answer_line = st.container(key="phone_answer")  # shown on phones only (PHONE_CSS): the answer in view
+        canvas_slot = st.container()  # the canvas goes above the pen controls, which must be read first
+        width, ink, paper = pen_and_ink()
         key = f"canvas-{paper or 'white'}"
         if key not in st.session_state:  # a fresh canvas (first visit or back from another page): restore strokes
             st.session_state[INITIAL_KEY] = st.session_state.get(STROKES_KEY)
-        canvas = st_canvas(stroke_width=width, stroke_color=ink, background_color=paper, height=CANVAS_SIDE,
-                           width=CANVAS_SIDE, return_image_data=True,
-                           initial_drawing=st.session_state[INITIAL_KEY], key=key)
-        if st.button("Clear", icon=":material/ink_eraser:"):
+        with canvas_slot:
+            canvas = st_canvas(stroke_width=width, stroke_color=ink, background_color=paper, height=CANVAS_SIDE,
+                               width=CANVAS_SIDE, return_image_data=True,
+                               initial_drawing=st.session_state[INITIAL_KEY], key=key)
+        if canvas_slot.button("Clear", icon=":material/ink_eraser:"):
             # A new (empty) initial drawing empties the canvas in place; a new key would remount the component,
             # which takes a second or two during which strokes are lost.
             cleared = st.session_state.get(CLEARED_KEY, 0) + 1
@@ -70,6 +109,9 @@ def drawing_area() -> None:
         show_prediction(prediction, PROMPT)
         if prediction is not None and prediction.digit is not None:
             labelling_buttons(prediction)
+    answer_line.markdown(f"Prediction: **{prediction.digit}** ({prediction.confidence:.0%} confident)"
+                         if prediction is not None and prediction.digit is not None
+                         else "Draw a digit below: the answer appears here.")
 
 
 def labelling_buttons(prediction: Prediction) -> None:
@@ -104,13 +146,18 @@ def labelling_buttons(prediction: Prediction) -> None:
                "where you can delete it.")
 
 
-def upload_area() -> None:
+def upload_area(number: bool) -> None:
     """A photo or scan instead of the canvas, through the same preprocessing."""
-    with st.expander("…or upload a photo or scan of one digit", icon=":material/upload_file:"):
-        upload = st.file_uploader("Image of a single digit (either polarity)", key="upload", type=list(IMAGE_TYPES))
+    what = "a number" if number else "one digit"
+    with st.expander(f"…or upload a photo or scan of {what}", icon=":material/upload_file:"):
+        upload = st.file_uploader(f"Image of {what} (either polarity)", key="upload", type=list(IMAGE_TYPES))
         if upload is None:
             return
         try:
+            if number:
+                session.set_current_input(upload.getvalue(), upload.name, is_number=True)
+                show_number(session.read_current_number(), load_rgba(upload.getvalue()), "No ink in this image.")
+                return
             prediction = session.predict(upload.getvalue(), Source.UPLOAD)
         except ImageError as exc:
             st.error(f"That file can't be used: {exc}", icon=":material/block:")
@@ -122,6 +169,11 @@ def upload_area() -> None:
             show_prediction(prediction, "No digit found in this image.")
 
 
-drawing_area()
-upload_area()
+number_mode = st.segmented_control("Read", [DIGIT, NUMBER], default=DIGIT, key=MODE_KEY,
+                                   label_visibility="collapsed") == NUMBER
+if number_mode:
+    number_area()
+else:
+    drawing_area()
+upload_area(number_mode)
 st.caption(f"Model: **{session.current_model_id()}**")

@@ -22,6 +22,7 @@ from dashboard.results import show_prediction
 from dashboard.user_text import literal
 from model.explain import Explainer, conv_kernels, strongest_channels
 from model.inference import Prediction
+from model.number import read_number
 from model.preprocess import IMAGE_TYPES, ImageError, Preprocessed
 from training.metrics import misclassified
 
@@ -47,7 +48,22 @@ def your_drawing() -> Inspected | None:
         st.info("Nothing drawn yet: draw a digit on the **Draw** page, or pick an MNIST test image.",
                 icon=":material/draw:")
         return None
-    return Inspected(current.image, "your drawing" if current.origin == "canvas" else current.origin)
+    origin = "your drawing" if current.origin == "canvas" else current.origin
+    if current.is_number:
+        return one_digit_of(current.image, origin)
+    return Inspected(current.image, origin)
+
+
+def one_digit_of(number: np.ndarray | bytes, origin: str) -> Inspected | None:
+    """A number is inspected one digit at a time: the one picked, as it was cut out of the number."""
+    reading = read_number(session.predictor(), number)
+    if reading.number is None:
+        st.info("No digits in your number yet: write one on the **Draw** page.", icon=":material/draw:")
+        return None
+    chosen = st.radio("Digit of your number", range(len(reading.digits)), horizontal=True, key="inspect_digit",
+                      format_func=lambda i: f"{i + 1}: a {reading.digits[i].prediction.digit}")
+    chosen = min(chosen or 0, len(reading.digits) - 1)
+    return Inspected(reading.digits[chosen].piece.picture(), f"digit {chosen + 1} of {origin} {reading.number}")
 
 
 def an_mnist_test_image() -> Inspected:
