@@ -41,3 +41,17 @@ def line_chart(frame: pd.DataFrame, x: str, y: str, height: int, color: str | No
 def _chart(rows: list[dict], mark: dict, encoding: dict, height: int, where: DeltaGenerator | None) -> None:
     layer = {"data": {"values": rows}, "mark": mark, "encoding": encoding}
     (where or st).vega_lite_chart({"layer": [layer]}, height=height, width="stretch")
+
+
+def embedding_map(points: pd.DataFrame, you: tuple[float, float], height: int = 420) -> None:
+    """Digits as dots coloured by class on two axes, and the current drawing as a large black cross."""
+    dots = {"data": {"values": points.to_dict("records")}, "mark": {"type": "circle", "size": 14, "opacity": 0.6},
+            "encoding": {"x": {"field": "x", "type": "quantitative", "title": "1st principal component"},
+                         "y": {"field": "y", "type": "quantitative", "title": "2nd principal component"},
+                         "color": {"field": "digit", "type": "nominal", "scale": {"scheme": "tableau10"}},
+                         "tooltip": [{"field": "digit"}]}}
+    marker = {"data": {"values": [{"x": you[0], "y": you[1], "label": "your digit"}]},
+              "mark": {"type": "point", "shape": "cross", "size": 400, "color": "black", "filled": True},
+              "encoding": {"x": {"field": "x", "type": "quantitative"}, "y": {"field": "y", "type": "quantitative"},
+                           "tooltip": [{"field": "label"}]}}
+    st.vega_lite_chart({"layer": [dots, marker]}, height=height, width="stretch")

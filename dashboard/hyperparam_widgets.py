@@ -16,6 +16,7 @@ GROUPS = {
     "Augmentation": ("augment", "augment_strength"),
     "Data": ("train_size", "validation_fraction", "seed"),
 }
+ARCHITECTURE_NAMES = {"mlp": "MLP", "lenet5": "LeNet-5", "cnn": "CNN"}
 _FLOAT_STEP = {"dropout": 0.05, "augment_strength": 0.1, "validation_fraction": 0.01, "label_smoothing": 0.05}
 
 
@@ -45,12 +46,16 @@ def _widget(f: Field, value: Any, key: str) -> Any:
 
 
 def hyperparam_inputs(start: Hyperparams, key_prefix: str) -> dict[str, Any]:
-    """One widget per field, grouped in columns, starting from ``start``; returns the chosen values."""
+    """One widget per knob that ``start``'s architecture uses, grouped in columns, starting from ``start``'s
+    values; returns every field's chosen value (the architecture and the unused knobs as in ``start``)."""
     by_name = {f.name: f for f in fields(Hyperparams)}
-    values = {}
+    values = start.to_dict()
     for column, (group, names) in zip(st.columns(len(GROUPS)), GROUPS.items()):
         with column:
             st.markdown(f"**{group}**")
-            for name in names:
+            used = [name for name in names if start.applies(name)]
+            for name in used:
                 values[name] = _widget(by_name[name], getattr(start, name), f"{key_prefix}-{name}")
+            if not used:
+                st.caption(f"{ARCHITECTURE_NAMES[start.architecture]} has the paper's fixed shape.")
     return values

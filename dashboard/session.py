@@ -16,10 +16,11 @@ from dashboard import access
 from dashboard.identity import browser_id
 from dashboard.lean_reruns import freeze_loaded_heap
 from dashboard.monitoring import Source, timed_prediction
+from model.embedding import EmbeddingIndex, EmbeddingMap
 from model.explain import Explainer
 from model.inference import Prediction, Predictor
 from model.number import NumberReading, read_number
-from model.preprocess import to_model_input
+from model.preprocess import images_to_input, to_model_input
 from model.store import SHIPPED_ID, SHIPPED_MODEL, ModelFileError, ModelStore
 from training.data import MnistData, load_mnist
 from training.drawings import DrawingStore
@@ -27,6 +28,11 @@ from training.limits import check_drawing
 from training.queue import TrainingQueue
 
 MODEL_KEY = "model_id"
+INDEX_DIGITS = 20_000
+"""Training digits searched for neighbours: a third of MNIST, indexed once per model in about a third of the 20–40 s
+that all 60,000 took for the shipped model on 2 cores (a long first wait on Inspect)."""
+MAP_DIGITS = 3000
+"""Test digits on the embedding map: enough to show every class's cloud, few enough to draw at once."""
 INPUT_KEY = "current_input"
 
 
@@ -119,6 +125,21 @@ def test_predictions(model_id: str, path: str, mtime: float) -> np.ndarray:
     """The digit predicted for every MNIST test image through the same path as drawings (to find mistakes)."""
     inputs = np.stack([to_model_input(image).image for image in mnist().x_test])[..., None]
     return _load_predictor(model_id, path, mtime).classify(inputs)
+
+
+@st.cache_resource(max_entries=2, show_spinner="Placing the MNIST digits in this model's feature space (once per "
+                                                "model)…")
+def _embedding(model_id: str, path: str, mtime: float) -> tuple[EmbeddingIndex, EmbeddingMap]:
+    data = mnist()
+    indexed = slice(0, INDEX_DIGITS)
+    index = EmbeddingIndex(_load_predictor(model_id, path, mtime).model, data.x_train[indexed], data.y_train[indexed])
+    shown = slice(0, MAP_DIGITS)
+    return index, EmbeddingMap(index.embed(images_to_input(data.x_test[shown])), data.y_test[shown])
+
+
+def embedding() -> tuple[EmbeddingIndex, EmbeddingMap]:
+    """The session's model's index of the MNIST training digits and its map of MAP_DIGITS test digits."""
+    return _embedding(*model_version())
 
 
 def drawings() -> DrawingStore:

@@ -30,11 +30,11 @@ class FeatureLayer:
 
 
 def feature_layers(model: keras.Model) -> list[FeatureLayer]:
-    """Each conv's post-activation output and each pooling output, in network order."""
+    """Each conv's post-activation output and each pooling output, in network order (none for an MLP)."""
     found = []
     for layer in model.layers:
-        if layer.name.startswith("conv") and layer.name.endswith("_relu"):
-            label = layer.name.removesuffix("_relu")
+        if layer.name.startswith("conv") and layer.name.endswith(("_relu", "_tanh")):
+            label = layer.name.rsplit("_", 1)[0]
         elif layer.name.startswith("pool"):
             label = layer.name
         else:
@@ -48,21 +48,32 @@ def conv_kernels(model: keras.Model) -> list[tuple[str, np.ndarray]]:
     return [(layer.name, layer.get_weights()[0]) for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
 
 
+def first_dense_templates(model: keras.Model) -> np.ndarray:
+    """An MLP's first layer as images: (units, 28, 28), each unit's weight on every input pixel (what it
+    looks for, anywhere in the image, since it has no notion of neighbouring pixels)."""
+    dense = next(layer for layer in model.layers if isinstance(layer, keras.layers.Dense))
+    kernel = dense.get_weights()[0]
+    return kernel.T.reshape(-1, 28, 28)
+
+
 class Explainer:
     """Feature maps and saliency for one model; safe to share between sessions."""
 
     def __init__(self, model: keras.Model):
         self.model = model
         self.layers = feature_layers(model)
-        self.last_conv = [fl for fl in self.layers if not fl.name.startswith("pool")][-1]
-        # One functional model returning every feature map from a single forward pass.
-        self._probe = keras.Model(model.inputs, [model.get_layer(fl.name).output for fl in self.layers])
+        convs = [fl for fl in self.layers if not fl.name.startswith("pool")]
+        self.last_conv = convs[-1] if convs else None
+        """The layer Grad-CAM explains; None for a network without convolutions (an MLP)."""
         spec = [tf.TensorSpec((1, 28, 28, 1), tf.float32)]
         digit = [tf.TensorSpec((), tf.int32)]  # (no AutoGraph: plain tensor code, see model/inference.py)
-        self._maps = tf.function(lambda x: self._probe(x, training=False), input_signature=spec, autograph=False)
-        self._gradcam = tf.function(self._gradcam_fn, input_signature=spec + digit, autograph=False)
         self._integrated = tf.function(self._integrated_fn, input_signature=spec + digit, autograph=False)
-        self._cam_model = keras.Model(model.inputs, [model.get_layer(self.last_conv.name).output, model.output])
+        if self.last_conv is not None:
+            # One functional model returning every feature map from a single forward pass.
+            self._probe = keras.Model(model.inputs, [model.get_layer(fl.name).output for fl in self.layers])
+            self._maps = tf.function(lambda x: self._probe(x, training=False), input_signature=spec, autograph=False)
+            self._cam_model = keras.Model(model.inputs, [model.get_layer(self.last_conv.name).output, model.output])
+            self._gradcam = tf.function(self._gradcam_fn, input_signature=spec + digit, autograph=False)
 
     def feature_maps(self, x: np.ndarray) -> dict[str, np.ndarray]:
         """{layer label: (h, w, channels)} for a model input (1, 28, 28, 1)."""

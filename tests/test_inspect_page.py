@@ -43,7 +43,8 @@ def test_a_drawing_shows_every_stage_the_maps_the_filters_and_saliency(inspect):
     assert any(c.startswith("conv1_1: 32 channels") for c in got)
     assert any("kernels of 3×3" in c for c in got)
     assert {"The 28×28 input", "Saliency", "Overlay"} <= set(got)
-    assert len(inspect.get("image")) == len(STAGES) + 5
+    assert any(c.startswith("The 8 of 6,000 MNIST training digits nearest") for c in got)
+    assert len(inspect.get("image")) == len(STAGES) + 6
 
 
 def test_every_layer_and_both_saliency_methods_render(inspect):

@@ -12,7 +12,7 @@ import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-from model.network import NetworkConfig
+from model.network import ARCHITECTURES, KNOBS, NetworkConfig
 
 
 def _knob(default: Any, help: str, *, low: float | None = None, high: float | None = None,
@@ -41,6 +41,9 @@ class Hyperparams:
     label_smoothing: float = _knob(0.0, "Share of each target spread over the other digits (0: hard labels); "
                                    "keeps a short run from growing over-confident.", low=0.0, high=0.5)
     # network
+    architecture: str = _knob("cnn", "Network family: mlp (dense layers only), lenet5 (LeCun 1998's classic "
+                              "convolutional network, fixed shape) or cnn (conv blocks shaped by the knobs below).",
+                              choices=ARCHITECTURES)
     conv_blocks: int = _knob(2, "Convolution blocks; each halves the image with max-pooling.", low=1, high=3)
     filters: int = _knob(16, "Filters in the first block; doubled in each following block.", low=4, high=128)
     convs_per_block: int = _knob(1, "Convolutions in each block before pooling.", low=1, high=3)
@@ -80,6 +83,11 @@ class Hyperparams:
     def network(self) -> NetworkConfig:
         """The network these settings train."""
         return NetworkConfig(**{f.name: getattr(self, f.name) for f in fields(NetworkConfig)})
+
+    def applies(self, knob: str) -> bool:
+        """Whether ``knob`` shapes this run: every knob but the network's, and those its architecture uses."""
+        network_knobs = {name for knobs in KNOBS.values() for name in knobs}
+        return knob not in network_knobs or knob in KNOBS[self.architecture]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

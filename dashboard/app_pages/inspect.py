@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import session
+from dashboard.charts import embedding_map
 from dashboard.pictures import (
     CYAN,
     RED,
@@ -20,7 +21,7 @@ from dashboard.pictures import (
 )
 from dashboard.results import show_prediction
 from dashboard.user_text import literal
-from model.explain import Explainer, conv_kernels, strongest_channels
+from model.explain import Explainer, conv_kernels, first_dense_templates, strongest_channels
 from model.inference import Prediction
 from model.number import read_number
 from model.preprocess import IMAGE_TYPES, ImageError, Preprocessed
@@ -29,6 +30,7 @@ from training.metrics import misclassified
 SOURCES = ("Your drawing", "An MNIST test image", "Upload an image")
 TEST_INDEX_KEY = "inspect_test_index"
 STAGES_PER_ROW = 5
+NEIGHBOURS = 8
 SALIENCY_METHODS = ("Integrated gradients (pixels)", "Grad-CAM (last conv layer)")
 
 
@@ -151,6 +153,13 @@ def preprocessing_stages(pre: Preprocessed) -> None:
 # ---------------------------------------------------------------- 2 · feature maps
 def feature_maps(explainer: Explainer, x: np.ndarray) -> None:
     st.subheader("2 · Feature maps: what each layer computes")
+    if not explainer.layers:
+        st.info("This model is a multi-layer perceptron: it has no convolutions, so there are no feature maps. "
+                "Each unit of its first layer weighs all 784 pixels at once, with no idea which pixels are "
+                "neighbours: a stroke moved by two pixels is a different input to it. Convolutions slide one small "
+                "filter over the image instead, so a stroke is recognised wherever it is; compare the runs of "
+                "each architecture on the Train page.", icon=":material/grid_off:")
+        return
     shapes = {fl.label: fl.shape for fl in explainer.layers}
     cols = st.columns([2, 1])
     layer = cols[0].selectbox("Layer", list(shapes), key="inspect_layer",
@@ -169,6 +178,9 @@ def feature_maps(explainer: Explainer, x: np.ndarray) -> None:
 def learned_filters(explainer: Explainer) -> None:
     st.subheader("3 · Learned filters")
     kernels = conv_kernels(explainer.model)
+    if not kernels:
+        first_layer_weights(explainer)
+        return
     first_name, first = kernels[0]
     bound = float(np.abs(first).max())
     tiles = np.stack([colourise(first[:, :, 0, c], "RdBu_r", -bound, bound) for c in range(first.shape[-1])])
@@ -180,6 +192,18 @@ def learned_filters(explainer: Explainer) -> None:
                  hide_index=True)
 
 
+def first_layer_weights(explainer: Explainer) -> None:
+    """An MLP's filters are its first layer's units: one 28×28 weight image each."""
+    templates = first_dense_templates(explainer.model)
+    shown = templates[:64]
+    bound = float(np.abs(shown).max()) or 1.0
+    tiles = np.stack([colourise(t, "RdBu_r", -bound, bound) for t in shown])
+    st.image(tile_grid(tiles, [str(u) for u in range(len(shown))], columns=16, tile_px=56),
+             caption=f"The first {len(shown)} of {len(templates)} units of the first dense layer, each as the 28×28 "
+                     "weights it puts on the pixels (red positive, blue negative): whole-image templates, tied to "
+                     "where ink falls, where a CNN learns small stroke detectors that work anywhere.")
+
+
 # ---------------------------------------------------------------- 4 · saliency
 def saliency(explainer: Explainer, prediction: Prediction) -> None:
     st.subheader("4 · What the model looks at")
@@ -188,7 +212,8 @@ def saliency(explainer: Explainer, prediction: Prediction) -> None:
     # Keyed by the prediction, so a new input starts from its own predicted digit rather than the last choice.
     target = cols[0].selectbox("Explain the score of digit", range(10), index=prediction.digit,
                                key=f"inspect_target_{prediction.digit}")
-    method = cols[1].radio("Method", SALIENCY_METHODS, horizontal=True, key="inspect_method")
+    methods = SALIENCY_METHODS if explainer.last_conv is not None else SALIENCY_METHODS[:1]  # Grad-CAM needs a conv
+    method = cols[1].radio("Method", methods, horizontal=True, key="inspect_method")
     if method == SALIENCY_METHODS[1]:
         heat = explainer.gradcam(x, target)
         note = (f"Grad-CAM: where {explainer.last_conv.label}'s evidence for “{target}” lies "
@@ -203,10 +228,32 @@ def saliency(explainer: Explainer, prediction: Prediction) -> None:
     st.caption(note + f" The model gives “{target}” a probability of {prediction.probabilities[target]:.1%}.")
 
 
+# ---------------------------------------------------------------- 5 · neighbours and the map
+def neighbours_and_map(prediction: Prediction, origin: str) -> None:
+    st.subheader("5 · Where the model puts it: nearest training digits and a map")
+    index, the_map = session.embedding()
+    x = prediction.preprocessed.model_input
+    near = index.nearest(x, NEIGHBOURS)
+    tiles = np.repeat(session.mnist().x_train[[n.index for n in near]][..., None], 3, axis=3)
+    st.image(tile_grid(tiles, [f"{n.label} · {n.distance:.2f}" for n in near], columns=NEIGHBOURS, tile_px=72),
+             caption=f"The {NEIGHBOURS} of {len(index.labels):,} MNIST training digits nearest to {origin} in the "
+                     "model's last hidden layer (label · cosine distance): what the model considers alike.")
+    votes = np.bincount([n.label for n in near], minlength=10)
+    st.caption(f"Their labels: {', '.join(f'{d} ×{c}' for d, c in enumerate(votes) if c)}.")
+    points = pd.DataFrame({"x": the_map.points[:, 0], "y": the_map.points[:, 1], "digit": the_map.labels.astype(str)})
+    you = the_map.place(index.embed(x))[0]
+    embedding_map(points, (float(you[0]), float(you[1])))
+    st.caption(f"{len(points):,} MNIST test digits in the same space, flattened to its two main directions by PCA "
+               f"({the_map.explained:.0%} of the variance), coloured by their true label; the black cross is "
+               f"{origin}. PCA because it is a fixed projection: your digit lands exactly where its features put "
+               "it, the same every time (UMAP would separate the clouds more, but only approximately place a new "
+               "point).")
+
+
 # ---------------------------------------------------------------- the page
 st.html("<style>[data-testid=stImage] img {image-rendering: pixelated;}</style>")  # crisp pixels at any zoom
 st.title("Inspect")
-st.caption("See exactly how the CNN reads a digit: the preprocessing, what each layer computes, "
+st.caption("See exactly how the network reads a digit: the preprocessing, what each layer computes, "
            "what it has learned, and where it looks.")
 inspected = choose_input()
 if inspected is None:
@@ -224,3 +271,4 @@ explainer = session.explainer()
 feature_maps(explainer, prediction.preprocessed.model_input)
 learned_filters(explainer)
 saliency(explainer, prediction)
+neighbours_and_map(prediction, literal(inspected.origin))

@@ -1,4 +1,4 @@
-"""Train page: retrain the CNN with your own settings, watch it learn, keep and compare what you trained."""
+"""Train page: retrain the network with your own settings, watch it learn, keep and compare what you trained."""
 
 from dataclasses import replace
 
@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import access, session
 from dashboard.charts import digit_bars, line_chart
-from dashboard.hyperparam_widgets import hyperparam_inputs
+from dashboard.hyperparam_widgets import ARCHITECTURE_NAMES, hyperparam_inputs
 from dashboard.identity import browser_id
 from dashboard.pictures import tile_grid
 from dashboard.user_text import literal
@@ -24,6 +24,9 @@ from training.runs import MAX_MNIST_DROP_TEXT, FineTuneReport, RunRecord, hyperp
 ADMIN_ONLY = "Only the admin can change the server's default (see Admin at the top of the page)"
 OTHERS_RUN = "Someone else's run: only they or the admin can change it"
 MESSAGE_KEY = "train_message"  # a (kind, text) message for the next run of the page, left by a button's callback
+ARCHITECTURE_HELP = ("MLP: dense layers only, it sees 784 unrelated pixels. LeNet-5: the classic 1998 convolutional "
+                     "network. CNN: this project's conv blocks (the shipped model). Train one of each on the same "
+                     "settings and compare them below.")
 PRESET_NOTES = {
     "Quick": "Quick: one pass over the 60,000 MNIST training images with a one-cycle learning rate and label "
              "smoothing — 99.2–99.4 % test accuracy on full MNIST in about 40 seconds in the training worker of a "
@@ -71,7 +74,11 @@ def whose_drawings() -> str:
 def settings(drawing_count: int) -> None:
     """The preset, every knob, a name and whether to mix in the drawings: Start queues a run."""
     with st.expander("Settings", icon=":material/tune:", expanded=not active_at_start):
-        preset = st.segmented_control("Preset", list(PRESETS), default="Quick", key="train_preset") or "Quick"
+        preset_col, architecture_col = st.columns(2)
+        preset = preset_col.segmented_control("Preset", list(PRESETS), default="Quick", key="train_preset") or "Quick"
+        architecture = architecture_col.segmented_control(
+            "Architecture", list(ARCHITECTURE_NAMES), default="cnn", key="train_architecture",
+            format_func=ARCHITECTURE_NAMES.get, help=ARCHITECTURE_HELP) or "cnn"
         st.caption(PRESET_NOTES[preset])
         limits = access.limits()
         if limits is not None:
@@ -79,7 +86,7 @@ def settings(drawing_count: int) -> None:
                        f"{limits.images_per_run:,} training images (epochs × images: the Quick preset); your "
                        f"{limits.runs_per_visitor} newest runs are kept.")
         with st.form("train_form", border=False):
-            values = hyperparam_inputs(PRESETS[preset], key_prefix=f"hp-{preset}")
+            values = hyperparam_inputs(replace(PRESETS[preset], architecture=architecture), key_prefix=f"hp-{preset}")
             name_col, include_col, weight_col = st.columns([2, 2, 1])
             name = name_col.text_input("Run name", "run", max_chars=40, key="train_name") or "run"
             include = include_col.toggle(f"Include {whose_drawings()} ({drawing_count})", key="train_include",
@@ -250,9 +257,11 @@ def models_table(models: list[ModelInfo], records: dict[str, RunRecord]) -> None
     active, in_use = session.store().active_id(), session.current_model_id()
     st.dataframe(pd.DataFrame([{
         "model": m.id,
+        "architecture": ARCHITECTURE_NAMES[records[m.id].hyperparams.architecture],
         "test accuracy": m.test_accuracy,
         "epochs": records[m.id].epochs_completed,
         "parameters": records[m.id].parameters,
+        "training s": records[m.id].train_seconds,
         "data": "full MNIST" if records[m.id].data and records[m.id].data.full_mnist else "sample",
         "created": records[m.id].created,
         "by": "you" if records[m.id].owner == me else "",
@@ -268,6 +277,11 @@ def compare_curves(records: dict[str, RunRecord]) -> None:
                            for model_id in compared for row in records[model_id].history])
     if not points.empty:
         line_chart(points, "epoch", "training accuracy", height=240, color="model")
+    per_class = pd.DataFrame({model_id: records[model_id].test.per_class_accuracy for model_id in compared
+                              if records[model_id].test is not None}).T
+    if not per_class.empty:
+        st.markdown("**Per-class test accuracy of the compared models**")
+        st.dataframe(per_class, column_config={d: st.column_config.NumberColumn(format="percent") for d in per_class})
 
 
 def model_actions(model: ModelInfo, record: RunRecord) -> None:
@@ -320,9 +334,9 @@ def saved_models() -> None:
 
 # ---------------------------------------------------------------- the page
 st.title("Train")
-st.caption("Retrain the CNN on MNIST with your own settings and watch it learn. Runs wait their turn in a queue "
-           "and train in a separate worker process, so drawing stays fast for everyone. Every finished run is kept "
-           "below, where you can compare runs and switch the Draw and Inspect pages to one.")
+st.caption("Train a network on MNIST — an MLP, LeNet-5 or a CNN — with your own settings and watch it learn. Runs "
+           "wait their turn in a queue and train in a separate worker process, so drawing stays fast for everyone. "
+           "Every finished run is kept below, where you can compare runs and switch the Draw and Inspect pages to one.")
 (st.success if data.is_full else st.warning)(data.notice, icon=":material/dataset:")
 access.admin_controls()
 drawing_count = session.drawings().count(session.drawings_owner())
