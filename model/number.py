@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 Box = tuple[int, int, int, int]
 """(top, left, bottom, right) in the input's pixels, bottom/right exclusive."""
 
+RIM_PX = 2
+"""Pixels of faint ink kept around each digit's mask."""
 SPECK_FRACTION = 0.02
 """Pieces with less ink than this fraction of the largest piece are specks (dust, a pen's touch-down)."""
 MERGE_SURE = 0.8
@@ -39,9 +41,14 @@ MAYBE_SAME = 0.15
 """From this overlap on, the model decides whether two pieces are one digit or two."""
 SMALL_PIECE = 0.35
 """A piece with less ink than this × the median piece (a 5's flag, a 7's bar), close to a neighbour, may be part
-of it: the model decides."""
+of it: the model decides, leaning towards joining (FRAGMENT_SLACK)."""
+SHORT_PIECE = 0.6
+"""… as may a piece less tall than this × the median height (the digits of one number are about as tall)."""
 CLOSE_GAP = 0.15
 """… "close": fewer columns apart than this × the digits' height."""
+FRAGMENT_SLACK = 0.05
+"""A fragment joins its neighbour unless the two read at least this much less surely together than apart (the
+model reads a 5's lifted flag alone as a confident 7)."""
 MAYBE_TOUCHING = 0.7
 """Wider than this × its height, a piece may be digits that touch (a 0 is ~0.8; a 2 or a 5 can reach ~1.3)."""
 TOUCHING_ASPECT = 1.3
@@ -62,10 +69,17 @@ class DigitPiece:
     ink: np.ndarray
 
     def picture(self, margin: int = 4) -> np.ndarray:
-        """The digit's ink as a white-on-black uint8 picture (what Inspect and ``to_model_input`` get)."""
+        """The digit as a canvas drawing: black ink whose alpha is the ink, on transparent paper (uint8 RGBA).
+
+        What Inspect and ``to_model_input`` get. Transparent, so preprocessing reads the ink from the alpha
+        channel: a crop this tight would fool its background estimate (the median colour), a 1 or a thick
+        0 covering most of it.
+        """
         top, left, bottom, right = self.box
         crop = self.ink[max(0, top - margin):bottom + margin, max(0, left - margin):right + margin]
-        return (crop * 255 + 0.5).astype(np.uint8)
+        rgba = np.zeros((*crop.shape, 4), np.uint8)
+        rgba[..., 3] = (crop * 255 + 0.5).astype(np.uint8)
+        return rgba
 
 
 def _columns(mask: np.ndarray) -> tuple[int, int]:
@@ -89,6 +103,11 @@ def _overlap(a: np.ndarray, b: np.ndarray) -> float:
     return (min(a1, b1) - max(a0, b0)) / max(1, min(a1 - a0, b1 - b0))
 
 
+def _height(mask: np.ndarray) -> int:
+    top, bottom = _rows(mask)
+    return bottom - top
+
+
 def _gap(a: np.ndarray, b: np.ndarray) -> int:
     """Columns between two pieces (negative where they overlap)."""
     (a0, a1), (b0, b1) = _columns(a), _columns(b)
@@ -103,7 +122,10 @@ class _Reader:
         self.predictor = predictor
 
     def piece(self, mask: np.ndarray) -> DigitPiece:
-        return DigitPiece(_box(mask), np.where(mask, self.ink, 0).astype(np.float32))
+        """The digit's ink: inside its mask, and the faint anti-aliased rim just outside it (the mask is cut at
+        INK_THRESHOLD; without the rim strokes come out thinner and harder-edged than MNIST's)."""
+        rim = ndimage.binary_dilation(mask, iterations=RIM_PX)
+        return DigitPiece(_box(mask), np.where(rim, self.ink, 0).astype(np.float32))
 
     def confidence(self, mask: np.ndarray) -> float:
         prediction = self.predictor.predict(self.piece(mask).picture())
@@ -129,9 +151,11 @@ class _Reader:
         while i < len(pieces) - 1:
             a, b = pieces[i], pieces[i + 1]
             overlap = _overlap(a, b)
-            small = min(a.sum(), b.sum()) < SMALL_PIECE * area and _gap(a, b) < CLOSE_GAP * height
-            if overlap >= MERGE_SURE or (not sure_only and (overlap >= MAYBE_SAME or small)
-                                         and self.confidence(a | b) > min(self.confidence(a), self.confidence(b))):
+            fragment = _gap(a, b) < CLOSE_GAP * height and (
+                min(a.sum(), b.sum()) < SMALL_PIECE * area or min(_height(a), _height(b)) < SHORT_PIECE * height)
+            slack = FRAGMENT_SLACK if fragment else 0.0
+            if overlap >= MERGE_SURE or (not sure_only and (overlap >= MAYBE_SAME or fragment) and
+                                         self.confidence(a | b) > min(self.confidence(a), self.confidence(b)) - slack):
                 pieces[i:i + 2] = [a | b]
                 i = max(0, i - 1)
             else:
