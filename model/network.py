@@ -53,8 +53,10 @@ def build_classifier(config: NetworkConfig) -> keras.Model:
     if config.architecture not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {config.architecture!r}: one of {', '.join(ARCHITECTURES)}")
     inputs = keras.Input(shape=INPUT_SHAPE, name="image")
-    build = {"mlp": _mlp, "lenet5": _lenet5, "cnn": _cnn}[config.architecture]
-    outputs = keras.layers.Dense(10, activation="softmax", name="probabilities")(build(inputs, config))
+    hidden = {"mlp": _mlp, "lenet5": _lenet5, "cnn": _cnn}[config.architecture](inputs, config)
+    # (The output layer is made after the others: unseeded initialisers take their seeds in creation order,
+    # so a seed reproduces the same network as before there was a choice of architecture.)
+    outputs = keras.layers.Dense(10, activation="softmax", name="probabilities")(hidden)
     return keras.Model(inputs, outputs, name=f"digits_{config.architecture}")
 
 

@@ -91,8 +91,13 @@ def test_a_visitor_deletes_their_own_run_but_not_the_shipped_model(open_page, pa
     at = train_page(open_page)
     assert at.selectbox(key="model_actions").value == mine.id
     assert not button(at, "Delete").disabled
-    table = at.dataframe[-1].value
+    [table] = [d.value for d in at.dataframe if "by" in d.value.columns]
     assert table.loc[table["model"] == mine.id, "by"].item() == "you"
+    store.set_active(mine.id)  # made everyone's default by the admin: no longer the visitor's to delete
+    at.run()
+    assert button(at, "Delete").disabled and "server's default" in button(at, "Delete").help
+    store.set_active("default")
+    at.run()
     button(at, "Delete").click().run()
     assert store.runs() == [] and not at.exception
     assert at.selectbox(key="model_actions").value == SHIPPED_ID and button(at, "Delete").disabled
@@ -125,13 +130,19 @@ def test_on_its_own_machine_without_a_password_everything_is_allowed(open_page, 
     assert not [e for e in at.expander if e.label.startswith("Admin")]
 
 
-def test_my_drawings_shows_a_visitor_only_their_own_and_the_admin_everyone_s(open_page, password):
+def my_drawings_with_someone_else_s(open_page):
+    """My drawings as the visitor, with one drawing of theirs and one of another browser's in the store."""
     store = DrawingStore()
     store.add(np.zeros((28, 28)), 1, owner=VISITOR)
     store.add(np.zeros((28, 28)), 2, owner="somebody-else-00001")
     at = open_page("drawings", run=False)
     at.session_state["browser_id"] = VISITOR
     at.run()
+    return at, store
+
+
+def test_my_drawings_shows_a_visitor_only_their_own_and_the_admin_everyone_s(open_page, password):
+    at, _ = my_drawings_with_someone_else_s(open_page)
     assert at.metric[0].value == "1"
     at.session_state[access.ADMIN_KEY] = True
     at.run()
@@ -210,12 +221,7 @@ def test_the_api_answers_too_many_requests_with_retry_after(public_url):
 
 
 def test_a_visitor_s_delete_all_takes_only_their_own_drawings(open_page, password):
-    store = DrawingStore()
-    store.add(np.zeros((28, 28)), 1, owner=VISITOR)
-    store.add(np.zeros((28, 28)), 2, owner="somebody-else-00001")
-    at = open_page("drawings", run=False)
-    at.session_state["browser_id"] = VISITOR
-    at.run()
+    at, store = my_drawings_with_someone_else_s(open_page)
     assert button(at, "Delete all my drawings").disabled, "armed by the checkbox first"
     at.checkbox(key="delete_all_sure").check().run()
     button(at, "Delete all my drawings").click().run()

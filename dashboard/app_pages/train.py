@@ -284,6 +284,20 @@ def compare_curves(records: dict[str, RunRecord]) -> None:
         st.dataframe(per_class, column_config={d: st.column_config.NumberColumn(format="percent") for d in per_class})
 
 
+def deletion_refused(model: ModelInfo, record: RunRecord) -> str | None:
+    """Why this session may not delete ``model``; None if it may (the admin any run, a visitor their own run
+    unless it is what everyone gets)."""
+    if model.is_shipped:
+        return "The shipped model cannot be deleted"
+    if access.is_admin():
+        return None
+    if not mine(record.owner):
+        return "Only the admin can delete someone else's model"
+    if model.id == session.store().active_id():
+        return "It is the server's default: only the admin can delete it"
+    return None
+
+
 def model_actions(model: ModelInfo, record: RunRecord) -> None:
     """Use in this browser (anyone); make the server's default (the admin); download; delete (the admin, or a
     visitor their own run)."""
@@ -302,13 +316,12 @@ def model_actions(model: ModelInfo, record: RunRecord) -> None:
         st.rerun()
     download.download_button("Download .keras", model.path.read_bytes(), file_name=f"{model.id}.keras",
                              icon=":material/download:")
-    deletable = not model.is_shipped and mine(record.owner)
-    if delete.button("Delete", icon=":material/delete:", disabled=not deletable,
-                     help="The shipped model cannot be deleted" if model.is_shipped
-                     else None if deletable else "Only the admin can delete someone else's model"):
+    why_not = deletion_refused(model, record)
+    if delete.button("Delete", icon=":material/delete:", disabled=why_not is not None, help=why_not):
         try:
-            if not mine(record.owner):
-                raise ModelFileError("only the admin can delete someone else's model")
+            refused = deletion_refused(model, record)  # asked again: the role may have changed since it was drawn
+            if refused:
+                raise ModelFileError(refused)
             store.delete_run(model.id)
             if st.session_state.get(session.MODEL_KEY) == model.id:
                 st.session_state.pop(session.MODEL_KEY)
