@@ -124,4 +124,11 @@ async def metrics(request: Request) -> Response:
     return Response(await run_in_threadpool(exposition), media_type=PROMETHEUS_TEXT)
 
 
-ROUTES = [Route("/api/predict", predict, methods=["POST"]), Route("/metrics", metrics, methods=["GET"])]
+async def usage(request: Request) -> JSONResponse:
+    """Anything but POST on /api/predict: say how to use it (instead of falling through to the dashboard's page)."""
+    return JSONResponse({"error": "POST an image to /api/predict: the file as the body, or a multipart field 'file'; "
+                                  "?mode=number reads a whole number"}, status_code=405, headers={"Allow": "POST"})
+
+
+ROUTES = [Route("/api/predict", predict, methods=["POST"]), Route("/api/predict", usage),
+          Route("/metrics", metrics, methods=["GET"])]

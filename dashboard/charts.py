@@ -48,7 +48,7 @@ def embedding_map(points: pd.DataFrame, you: tuple[float, float], height: int = 
     dots = {"data": {"values": points.to_dict("records")}, "mark": {"type": "circle", "size": 14, "opacity": 0.6},
             "encoding": {"x": {"field": "x", "type": "quantitative", "title": "1st principal component"},
                          "y": {"field": "y", "type": "quantitative", "title": "2nd principal component"},
-                         "color": {"field": "digit", "type": "nominal", "scale": {"scheme": "tableau10"}},
+                         "color": {"field": "digit", "type": "nominal", "scale": {"scheme": "category10"}},
                          "tooltip": [{"field": "digit"}]}}
     marker = {"data": {"values": [{"x": you[0], "y": you[1], "label": "your digit"}]},
               "mark": {"type": "point", "shape": "cross", "size": 400, "color": "black", "filled": True},

@@ -82,3 +82,10 @@ class BrowserCookie:
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
+
+
+def on_phone() -> bool:
+    """The browser says it is a phone ("Mobi" in its User-Agent, as every phone browser's has): the page then
+    sizes wide things, like the number canvas, to a phone's width (a canvas is drawn at a fixed pixel size)."""
+    agent = st.context.headers.get("User-Agent")
+    return isinstance(agent, str) and "Mobi" in agent

@@ -14,6 +14,12 @@ _SPECIAL = re.compile(r"([\\`*_{}\[\]()<>!|~$:])")
 user text is always shown inside a sentence."""
 
 
+_AUTOLINK = re.compile(r"(?i)(https?|ftp|www|mailto)")
+"""Where GitHub-flavoured Markdown turns bare text into a link (``http://…``, ``www.…``) even with its
+punctuation escaped: a zero-width space after the scheme keeps it text and looks the same."""
+
+
 def literal(text: str) -> str:
     """``text`` escaped so that Streamlit's Markdown shows it character for character, on one line."""
-    return _SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    escaped = _SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    return _AUTOLINK.sub("\\1\u200b", escaped)

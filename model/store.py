@@ -165,6 +165,14 @@ class ModelStore:
             raise ModelFileError(f"no saved run {model_id!r} in {self.runs_dir}")
         return path
 
+    def exists(self, model_id: str) -> bool:
+        """Whether ``model_id`` is the shipped model or a complete saved run (a bad id is simply not there)."""
+        try:
+            self.model_path(model_id)
+        except ModelFileError:
+            return False
+        return True
+
     def get(self, model_id: str) -> ModelInfo:
         path = self.model_path(model_id)
         if model_id == SHIPPED_ID:

@@ -119,3 +119,10 @@ def test_metrics_report_training_jobs_and_sessions_in_prometheus_format(url):
                    "digits_active_sessions", "digits_worker_heartbeat_age_seconds",
                    'digits_prediction_seconds_bucket{le="0.05",source="api"}'):
         assert series in text
+
+
+def test_get_on_the_api_says_how_to_use_it(url):
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        urllib.request.urlopen(f"{url}/api/predict", timeout=30)
+    assert answer.value.code == 405 and answer.value.headers["Allow"] == "POST"
+    assert "POST an image to /api/predict" in json.loads(answer.value.read())["error"]

@@ -13,6 +13,8 @@ from harness.synthetic_drawings import stroke_digit
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 TIMEOUT = 30_000
+PHONE_AGENT = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+               "Version/17.0 Mobile/15E148 Safari/604.1")
 
 
 @pytest.fixture(scope="module")
@@ -205,8 +207,11 @@ def test_queue_shows_each_job_s_place_and_a_queued_job_can_be_cancelled(browser,
     marked_up = "**[b](http://e.x)** <i>x</i> :red[y] $z$"  # a run name is shown as typed, never rendered
     _start_run(page, marked_up, epochs=30, button="Add to the queue")
     expect(page.get_by_text("Waiting in the queue (1)")).to_be_visible(timeout=TIMEOUT)
-    expect(page.get_by_text(f"Place 1: {marked_up}")).to_be_visible()
+    place = page.get_by_text("Place 1:")
+    expect(place).to_be_visible()
+    assert f"Place 1: {marked_up}" in place.inner_text().replace("\u200b", "")  # (a zero-width space unlinks URLs)
     expect(page.get_by_role("link", name="b")).to_have_count(0)
+    expect(page.locator("a[href*='e.x']")).to_have_count(0)
     page.get_by_role("button", name="Cancel").click()
     expect(page.get_by_text("Waiting in the queue")).to_have_count(0, timeout=TIMEOUT)
     expect(page.get_by_text("Run “long-one”: running")).to_be_visible(timeout=60_000)
@@ -253,7 +258,7 @@ def test_correct_a_drawing_see_it_in_my_drawings_and_delete_it(page):
 def test_on_a_phone_the_answer_is_in_view_after_drawing_with_a_finger(browser, app_url):
     """390×844 touch screen: the canvas fits the width, and the answer shows without scrolling."""
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
-                                  device_scale_factor=3)
+                                  device_scale_factor=3, user_agent=PHONE_AGENT)
     page = context.new_page()
     page.goto(app_url)
     page.locator(CANVAS).wait_for(timeout=60_000)
@@ -264,5 +269,10 @@ def test_on_a_phone_the_answer_is_in_view_after_drawing_with_a_finger(browser, a
     expect(answer).to_contain_text("Prediction: 7", timeout=TIMEOUT)
     box = answer.bounding_box()
     assert page.evaluate("window.scrollY") == 0 and box["y"] >= 0 and box["y"] + box["height"] <= 844
+    page.get_by_text("A number").click()  # its canvas is sized to the phone too
+    expect(page.get_by_text("Write a number of any length")).to_be_visible(timeout=TIMEOUT)
+    page.wait_for_timeout(1000)
+    number = page.locator(CANVAS).bounding_box()
+    assert number["x"] >= 0 and number["x"] + number["width"] <= 390, "the number canvas fits too"
     expect(page.get_by_test_id("stException")).to_have_count(0)
     context.close()

@@ -227,3 +227,17 @@ def test_a_visitor_s_delete_all_takes_only_their_own_drawings(open_page, passwor
     button(at, "Delete all my drawings").click().run()
     assert not at.exception
     assert [d.owner for d in store.all()] == ["somebody-else-00001"]
+
+
+def test_a_visitor_sees_their_own_last_run_not_someone_else_s(open_page, password):
+    from training.jobs import JobOutcome, JobSpec, JobState, JobStore
+    from training.metrics import Evaluation
+
+    jobs, test = JobStore(), Evaluation(0.9, 0.3, [0.9] * 10, np.eye(10, dtype=int).tolist(), 10)
+    for owner, name in ((VISITOR, "mine"), ("somebody-else-00001", "theirs")):  # theirs ends last
+        job = jobs.add(JobSpec(Hyperparams(), name, owner=owner, visitor=True))
+        jobs.claim(job.id, "test")
+        jobs.end(job.id, JobState.FINISHED, JobOutcome(test, 1.0, 100.0, 1, saved="20260101-000000-gone"))
+    at = train_page(open_page)
+    assert [h.value for h in at.subheader if h.value.startswith("Run ")] == ["Run “mine”: finished"]
+    assert any("has since been deleted" in i.value for i in at.info)

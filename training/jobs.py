@@ -159,6 +159,11 @@ class JobRecord:
         return f"job-{self.id}"
 
 
+def _owned(where: str, owner: str | None) -> tuple[str, tuple]:
+    """``where``, narrowed to the jobs of browser ``owner`` (kept in the spec's JSON) unless it is None."""
+    return (where, ()) if owner is None else (f"{where} AND json_extract(spec, '$.owner') = ?", (owner,))
+
+
 class JobStore:
     """The job records of one data directory. Each call opens its own connection: safe from any thread."""
 
@@ -206,15 +211,18 @@ class JobStore:
             rows = dict(db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall())
         return {state: int(rows.get(state, 0)) for state in JobState}
 
-    def latest(self) -> JobRecord | None:
-        """The job that ended last, however it ended (cancelled ones never ran): the Train page shows its results,
-        also while the next one trains."""
-        found = self._select("started IS NOT NULL AND ended IS NOT NULL", order="ended DESC LIMIT 1")
+    def latest(self, owner: str | None = None) -> JobRecord | None:
+        """The job (of ``owner``, else anyone's) that ended last, however it ended (cancelled ones never ran): the
+        Train page shows its results, also while the next one trains."""
+        where, args = _owned("started IS NOT NULL AND ended IS NOT NULL", owner)
+        found = self._select(where, *args, order="ended DESC LIMIT 1")
         return found[0] if found else None
 
-    def stopped(self) -> list[JobRecord]:
-        """Stopped runs whose partial model waits for someone to keep or discard it, oldest first."""
-        return self._select("state = ?", JobState.STOPPED)
+    def stopped(self, owner: str | None = None) -> list[JobRecord]:
+        """Stopped runs (of ``owner``, else anyone's) whose partial model waits for someone to keep or discard it,
+        oldest first."""
+        where, args = _owned("state = ?", owner)
+        return self._select(where, JobState.STOPPED, *args)
 
     def progress(self, job_id: int, after: int = 0) -> list[Progress]:
         """The job's progress reports, oldest first (from report number ``after`` on)."""

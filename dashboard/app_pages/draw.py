@@ -6,6 +6,7 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from dashboard import session
+from dashboard.identity import on_phone
 from dashboard.monitoring import Source
 from dashboard.results import show_number, show_prediction
 from dashboard.user_text import literal
@@ -15,7 +16,7 @@ from training.limits import LimitExceeded
 
 CANVAS_SIDE = 280
 MODE_KEY, DIGIT, NUMBER = "read_mode", "A digit", "A number"
-NUMBER_WIDTH, NUMBER_HEIGHT = 760, 220
+NUMBER_CANVAS, PHONE_NUMBER_CANVAS = (760, 220), (340, 150)  # (width, height) px; a phone's screen is ~358 px wide
 # (ink, paper) colours. White paper is the canvas left transparent over the white page: the ink is then the
 # drawing's alpha channel, the cheapest way through preprocessing on every stroke.
 INK_STYLES = {"Black ink on white": ("#000000", ""), "White chalk on black": ("#ffffff", "#000000")}
@@ -58,11 +59,15 @@ def pen_and_ink() -> tuple[int, str, str]:
 
 @st.fragment
 def number_area() -> None:
-    """A wide canvas for a whole number: the ink is cut into digits and each is read like a single one."""
+    """A wide canvas for a whole number (as wide as a phone's screen, on a phone): the ink is cut into digits and
+    each is read like a single one."""
+    canvas_slot = st.container()  # above the pen controls, as in digit mode
     width, ink, paper = pen_and_ink()
-    canvas = st_canvas(stroke_width=width, stroke_color=ink, background_color=paper, height=NUMBER_HEIGHT,
-                       width=NUMBER_WIDTH, return_image_data=True, key=f"number-canvas-{paper or 'white'}")
-    st.caption("Write a number of any length, digits side by side; the bin in the canvas's toolbar clears it.")
+    canvas_width, canvas_height = PHONE_NUMBER_CANVAS if on_phone() else NUMBER_CANVAS
+    with canvas_slot:
+        canvas = st_canvas(stroke_width=width, stroke_color=ink, background_color=paper, height=canvas_height,
+                           width=canvas_width, return_image_data=True, key=f"number-canvas-{paper or 'white'}")
+        st.caption("Write a number of any length, digits side by side; the bin in the canvas's toolbar clears it.")
     if canvas.image_data is not None:
         strokes = (canvas.json_data or {}).get("objects")
         session.set_current_input(canvas.image_data if strokes else None, "canvas", is_number=True)

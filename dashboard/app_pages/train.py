@@ -85,7 +85,7 @@ def settings(drawing_count: int) -> None:
             st.caption(f"As a visitor you can have {limits.jobs_per_visitor} run at a time of up to "
                        f"{limits.images_per_run:,} training images (epochs × images: the Quick preset); your "
                        f"{limits.runs_per_visitor} newest runs are kept.")
-        with st.form("train_form", border=False):
+        with st.form("train_form", border=False, enter_to_submit=False):  # Enter in a field must not start a run
             values = hyperparam_inputs(replace(PRESETS[preset], architecture=architecture), key_prefix=f"hp-{preset}")
             name_col, include_col, weight_col = st.columns([2, 2, 1])
             name = name_col.text_input("Run name", "run", max_chars=40, key="train_name") or "run"
@@ -199,8 +199,10 @@ def show_results(job: JobRecord) -> None:
         show_fine_tuning_report(outcome.report)
     if job.state == JobState.STOPPED:
         ask_keep_or_discard(job)
-    elif outcome.saved is not None:
+    elif outcome.saved is not None and session.store().exists(outcome.saved):
         st.success(f"Saved as **{outcome.saved}** — pick it in the table below to use it.", icon=":material/save:")
+    elif outcome.saved is not None:
+        st.info(f"It was saved as **{outcome.saved}**, which has since been deleted.", icon=":material/delete:")
     left, right = st.columns(2)
     left.markdown("**Per-class test accuracy**")
     digit_bars(test.per_class_accuracy, "accuracy", height=260, where=left, percent=True)
@@ -243,11 +245,12 @@ def ask_keep_or_discard(job: JobRecord, named: bool = False) -> None:
 
 
 def results() -> None:
-    """The last run that ended, and a Keep/Discard for runs stopped while others waited."""
-    latest = queue.jobs.latest()
+    """The last run that ended (a visitor's own), and a Keep/Discard for runs stopped while others waited."""
+    owner = None if access.is_admin() else me
+    latest = queue.jobs.latest(owner)
     if latest is not None:
         show_results(latest)
-    for earlier in queue.jobs.stopped():  # the worker moved on, the decision did not
+    for earlier in queue.jobs.stopped(owner):  # the worker moved on, the decision did not
         if latest is None or earlier.id != latest.id:
             ask_keep_or_discard(earlier, named=True)
 
@@ -257,6 +260,8 @@ def models_table(models: list[ModelInfo], records: dict[str, RunRecord]) -> None
     active, in_use = session.store().active_id(), session.current_model_id()
     st.dataframe(pd.DataFrame([{
         "model": m.id,
+        "by": "you" if records[m.id].owner == me else "",
+        "status": ", ".join(s for s, on in (("server default", m.id == active), ("in use here", m.id == in_use)) if on),
         "architecture": ARCHITECTURE_NAMES[records[m.id].hyperparams.architecture],
         "test accuracy": m.test_accuracy,
         "epochs": records[m.id].epochs_completed,
@@ -264,8 +269,6 @@ def models_table(models: list[ModelInfo], records: dict[str, RunRecord]) -> None
         "training s": records[m.id].train_seconds,
         "data": "full MNIST" if records[m.id].data and records[m.id].data.full_mnist else "sample",
         "created": records[m.id].created,
-        "by": "you" if records[m.id].owner == me else "",
-        "status": ", ".join(s for s, on in (("server default", m.id == active), ("in use here", m.id == in_use)) if on),
     } for m in models]), hide_index=True,
         column_config={"test accuracy": st.column_config.NumberColumn(format="percent")})
 
@@ -278,7 +281,7 @@ def compare_curves(records: dict[str, RunRecord]) -> None:
     if not points.empty:
         line_chart(points, "epoch", "training accuracy", height=240, color="model")
     per_class = pd.DataFrame({model_id: records[model_id].test.per_class_accuracy for model_id in compared
-                              if records[model_id].test is not None}).T
+                              if records[model_id].test is not None}, index=[str(d) for d in range(10)]).T
     if not per_class.empty:
         st.markdown("**Per-class test accuracy of the compared models**")
         st.dataframe(per_class, column_config={d: st.column_config.NumberColumn(format="percent") for d in per_class})
