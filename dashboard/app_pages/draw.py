@@ -50,7 +50,7 @@ st.container(key="page_intro").caption(
 
 
 def pen_and_ink() -> tuple[int, str, str]:
-    """(pen width, ink colour, paper colour) as chosen above the canvas."""
+    """(pen width, ink colour, paper colour) as chosen under the canvas."""
     pen, style = st.columns([1, 1])
     width = pen.slider("Pen width", 4, 40, 18, key="pen_width")
     ink, paper = INK_STYLES[style.selectbox("Ink", list(INK_STYLES), key="ink_style")]
