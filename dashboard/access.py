@@ -60,17 +60,22 @@ def admin_emails() -> frozenset[str]:
     return frozenset(str(e).strip().lower() for e in emails if str(e).strip())
 
 
-def credential_configured() -> bool:
-    """A password or an admin login is set up: the server is public, and loopback clients are visitors too."""
-    return bool(admin_password()) or (_secret("auth") is not None and bool(admin_emails()))
-
-
-def mode() -> Mode:
+def _credential_mode() -> Mode | None:
+    """PASSWORD or LOGIN when that admin credential is set up (the password wins); None without one."""
     if admin_password():
         return Mode.PASSWORD
     if _secret("auth") is not None and admin_emails():
         return Mode.LOGIN
-    return Mode.LOCAL if client_is_local() else Mode.LOCKED
+    return None
+
+
+def credential_configured() -> bool:
+    """A password or an admin login is set up: the server is public, and loopback clients are visitors too."""
+    return _credential_mode() is not None
+
+
+def mode() -> Mode:
+    return _credential_mode() or (Mode.LOCAL if client_is_local() else Mode.LOCKED)
 
 
 def is_admin() -> bool:
