@@ -46,6 +46,11 @@ class CurrentInput:
     is_number: bool = False
     """A whole number (the Draw page's Number mode), read digit by digit."""
 
+    @property
+    def source(self) -> Source:
+        """Where it came from, as /metrics counts predictions."""
+        return Source.CANVAS if self.origin == "canvas" else Source.UPLOAD
+
 
 def store() -> ModelStore:
     return ModelStore()
@@ -191,7 +196,7 @@ def predict_current() -> Prediction | None:
     current = current_input()
     if current is None or current.is_number:
         return None
-    return predict(current.image, Source.CANVAS if current.origin == "canvas" else Source.UPLOAD)
+    return predict(current.image, current.source)
 
 
 def read_current_number() -> NumberReading | None:
@@ -199,5 +204,5 @@ def read_current_number() -> NumberReading | None:
     current = current_input()
     if current is None or not current.is_number:
         return None
-    with timed_prediction(Source.CANVAS):
+    with timed_prediction(current.source):  # (an uploaded number counts as an upload)
         return read_number(predictor(), current.image)
