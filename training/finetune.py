@@ -20,6 +20,7 @@ from training.hyperparams import Hyperparams
 from training.loop import Progress, StopFlag, TrainResult, train
 from training.metrics import evaluate_probabilities
 from training.runs import FineTuneReport
+from training.snapshots import SnapshotRecorder
 
 EPOCHS = 3
 LEARNING_RATE = 2e-4
@@ -51,15 +52,18 @@ def accuracy(model: keras.Model, images: np.ndarray, labels: np.ndarray) -> floa
 
 def fine_tune(model: keras.Model, base: Hyperparams, data: MnistData, images: np.ndarray, labels: np.ndarray,
               weight: int = REPEAT, on_progress: Callable[[Progress], None] | None = None,
-              stop: StopFlag | None = None) -> tuple[TrainResult, FineTuneReport | None]:
-    """Train a copy of ``model`` on the drawings (``weight``× oversampled) mixed with MNIST.
+              stop: StopFlag | None = None, snapshots: SnapshotRecorder | None = None,
+              ) -> tuple[TrainResult, FineTuneReport | None]:
+    """Train a copy of ``model`` on the drawings (``weight``× oversampled) mixed with MNIST (watched by
+    ``snapshots``, if given).
 
     The model passed in is never modified. The report is None when the run failed or was stopped.
     """
     learn_from, held_images, held_labels = split_drawings(images, labels, base.seed)
     learn_from = replace(learn_from, weight=weight)
     before_drawings, before_mnist = accuracy(model, held_images, held_labels), accuracy(model, data.x_test, data.y_test)
-    result = train(fine_tune_settings(base), data, on_progress, stop, drawings=learn_from, start_from=model)
+    result = train(fine_tune_settings(base), data, on_progress, stop, drawings=learn_from, start_from=model,
+                   snapshots=snapshots)
     if result.error or result.stopped or result.test is None:
         return result, None
     return result, FineTuneReport(before_drawings, accuracy(result.model, held_images, held_labels),

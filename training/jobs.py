@@ -2,7 +2,8 @@
 
 The web servers write a job when someone presses Start and read it to draw the Train page; the
 training worker (``training.worker``, another process, possibly another machine sharing the data
-directory) claims it, reports progress and a heartbeat, and writes its outcome. Delivering the job to
+directory) claims it, reports progress, snapshots of the network learning (``training.snapshots``) and a
+heartbeat, and writes its outcome. Delivering the job to
 a worker is the task queue's business (``training.queue``); this module only keeps the records, in
 SQLite in the data directory (WAL: readers never wait for the worker's writes).
 
@@ -32,6 +33,7 @@ from training.hyperparams import Hyperparams
 from training.loop import Progress
 from training.metrics import Evaluation
 from training.runs import FineTuneReport
+from training.snapshots import Snapshot
 
 HEARTBEAT_S = 1.0
 """How often a worker running a job touches its record (and reads whether a stop was asked)."""
@@ -57,6 +59,13 @@ CREATE TABLE IF NOT EXISTS progress (
     job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
     seq    INTEGER NOT NULL,
     report TEXT    NOT NULL,
+    PRIMARY KEY (job_id, seq)
+);
+CREATE TABLE IF NOT EXISTS snapshots (
+    job_id      INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    seq         INTEGER NOT NULL,
+    images_seen INTEGER NOT NULL,
+    payload     BLOB    NOT NULL,
     PRIMARY KEY (job_id, seq)
 );
 """
@@ -93,6 +102,9 @@ class JobSpec:
     """Asked for by a visitor of a public server: checked against ``training.limits``, and its run may be pruned."""
     drawings_owner: str | None = None
     """Learn from this browser's drawings only (a visitor's); None: everyone's."""
+    probe: str | None = None
+    """The digit the run's snapshots read (``training.snapshots.encode_probe`` of the drawing on the asker's
+    page); None: a fixed MNIST test digit."""
 
     def to_json(self) -> str:
         return json.dumps({**asdict(self), "hyperparams": self.hyperparams.to_dict()})
@@ -231,6 +243,21 @@ class JobStore:
                               (job_id, after)).fetchall()
         return [Progress(**json.loads(r[0])) for r in rows]
 
+    def snapshot_marks(self, job_id: int) -> list[tuple[int, int]]:
+        """(seq, images seen) of the job's snapshots, oldest first: what a replay can show, without the payloads."""
+        with self._connect() as db:
+            return db.execute("SELECT seq, images_seen FROM snapshots WHERE job_id = ? ORDER BY seq",
+                              (job_id,)).fetchall()
+
+    def snapshot(self, job_id: int, seq: int) -> Snapshot:
+        """One snapshot of the job (raises JobError if thinning has dropped it since its mark was read)."""
+        with self._connect() as db:
+            row = db.execute("SELECT images_seen, payload FROM snapshots WHERE job_id = ? AND seq = ?",
+                             (job_id, seq)).fetchone()
+        if row is None:
+            raise JobError(f"training job {job_id} has no snapshot {seq}")
+        return Snapshot.from_bytes(*row)
+
     # ---- asking (web servers)
     def add(self, spec: JobSpec) -> JobRecord:
         with self._connect() as db:
@@ -287,6 +314,13 @@ class JobStore:
         with self._connect() as db:
             db.execute("INSERT INTO progress (job_id, seq, report) SELECT ?, COUNT(*), ? FROM progress "
                        "WHERE job_id = ?", (job_id, json.dumps(asdict(report)), job_id))
+
+    def add_snapshot(self, job_id: int, seq: int, snapshot: Snapshot, dropped: list[int]) -> None:
+        """Store snapshot ``seq`` and drop the ones thinning let go, in one transaction (``training.snapshots``)."""
+        with self._connect() as db:
+            db.execute("INSERT INTO snapshots (job_id, seq, images_seen, payload) VALUES (?, ?, ?, ?)",
+                       (job_id, seq, snapshot.images_seen, snapshot.to_bytes()))
+            db.executemany("DELETE FROM snapshots WHERE job_id = ? AND seq = ?", [(job_id, d) for d in dropped])
 
     def end(self, job_id: int, state: JobState, outcome: JobOutcome | None = None, error: str | None = None) -> None:
         """Record how a running job ended."""

@@ -22,6 +22,7 @@ from training.data import MnistData
 from training.drawings import LabelledDrawings
 from training.hyperparams import HyperparamError, Hyperparams
 from training.metrics import Evaluation, evaluate_probabilities
+from training.snapshots import SnapshotRecorder
 
 REPORTS_PER_EPOCH = 20
 
@@ -94,18 +95,28 @@ class TrainResult:
 
 
 class _RunCallback(keras.callbacks.Callback):
-    """Reports progress, honours the stop flag between batches, and catches NaN losses."""
+    """Reports progress, honours the stop flag between batches, catches NaN losses, and lets ``snapshots``
+    watch the network learn."""
 
     def __init__(self, result: TrainResult, images: int, batch_size: int,
-                 on_progress: Callable[[Progress], None] | None, stop: StopFlag | None):
+                 on_progress: Callable[[Progress], None] | None, stop: StopFlag | None,
+                 snapshots: SnapshotRecorder | None):
         super().__init__()
         self.result, self.epoch_images, self.batch_size = result, images, batch_size
         self.steps = math.ceil(images / batch_size)
-        self.on_progress, self.stop = on_progress, stop
+        self.on_progress, self.stop, self.snapshots = on_progress, stop, snapshots
         self.every = max(1, self.steps // REPORTS_PER_EPOCH)
         self.started = time.perf_counter()
         self.images = 0
         self.epoch = 0
+
+    def on_train_begin(self, logs=None):
+        if self.snapshots is not None:
+            self.snapshots.start(self.result.model)  # the classifier, not the augmenting wrapper being fitted
+
+    def on_train_end(self, logs=None):
+        if self.snapshots is not None and self.result.error is None:
+            self.snapshots.finish(self.images)
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch + 1
@@ -142,6 +153,8 @@ class _RunCallback(keras.callbacks.Callback):
             self.model.stop_training = True
         if step % self.every == 0 and step != self.steps:
             self._report(step, logs)
+        if self.snapshots is not None:
+            self.snapshots.seen(self.images)
 
     def on_epoch_end(self, epoch, logs=None):
         if self.result.error is None:
@@ -189,10 +202,11 @@ def split_training_data(hp: Hyperparams, data: MnistData, drawings: LabelledDraw
 
 def train(hp: Hyperparams, data: MnistData, on_progress: Callable[[Progress], None] | None = None,
           stop: StopFlag | None = None, drawings: LabelledDrawings | None = None,
-          start_from: keras.Model | None = None) -> TrainResult:
+          start_from: keras.Model | None = None, snapshots: SnapshotRecorder | None = None) -> TrainResult:
     """Fit the network of ``hp`` to ``data`` (plus ``drawings``) and score it on the test set.
 
     A fresh network, or — fine-tuning — one starting from ``start_from``'s weights (same architecture).
+    ``snapshots``, if given, records the first layer and a probe digit's reading as the network learns.
     Raises HyperparamError for impossible settings. A NaN loss ends the run with ``result.error`` set;
     a stop request ends it after the current batch with ``result.stopped`` set (the partial model is
     still evaluated so the caller can decide whether to keep it).
@@ -216,7 +230,7 @@ def train(hp: Hyperparams, data: MnistData, on_progress: Callable[[Progress], No
         loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
     fitted.compile(optimizer=make_optimizer(hp, steps * hp.epochs), loss=loss, metrics=metrics)
     result = TrainResult(model=classifier, hyperparams=hp, data_source=data.source)
-    callback = _RunCallback(result, len(x_fit), hp.batch_size, on_progress, stop)
+    callback = _RunCallback(result, len(x_fit), hp.batch_size, on_progress, stop, snapshots)
     started = time.perf_counter()
     fitted.fit(x_fit, y_fit, batch_size=hp.batch_size, epochs=hp.epochs, verbose=0, shuffle=True,
                validation_data=(x_val, y_val) if len(x_val) else None, callbacks=[callback])

@@ -37,6 +37,7 @@ from training.loop import train
 from training.metrics import misclassified
 from training.queue import TrainingQueue, WorkerLock
 from training.runs import record_run
+from training.snapshots import SnapshotRecorder, decode_probe, default_probe
 
 POLL_S = 0.5
 """How long an idle worker waits before looking at the queue again."""
@@ -118,6 +119,8 @@ class Worker:
     def _train(self, record: JobRecord, stop: threading.Event) -> None:
         jobs, models, spec = self.queue.jobs, self.queue.models, record.spec
         on_progress = functools.partial(jobs.add_progress, record.id)
+        probe = decode_probe(spec.probe) if spec.probe is not None else default_probe(self.data)
+        snapshots = SnapshotRecorder(probe, functools.partial(jobs.add_snapshot, record.id))
         report = drawings = None
         if spec.drawings_weight is not None:
             drawings = LabelledDrawings(*DrawingStore(default_path(self.queue.root)).arrays(spec.drawings_owner),
@@ -125,9 +128,9 @@ class Worker:
         if spec.fine_tune_from is not None:
             start = load_keras_model(models.get(spec.fine_tune_from).path)
             result, report = fine_tune(start, spec.hyperparams, self.data, drawings.images, drawings.labels,
-                                       drawings.weight, on_progress, stop)
+                                       drawings.weight, on_progress, stop, snapshots)
         else:
-            result = train(spec.hyperparams, self.data, on_progress, stop, drawings=drawings)
+            result = train(spec.hyperparams, self.data, on_progress, stop, drawings=drawings, snapshots=snapshots)
         if result.error:
             jobs.end(record.id, JobState.FAILED, error=result.error)
             return
