@@ -1,17 +1,32 @@
-"""What the network does with one input: feature maps, learned filters, and saliency.
+"""What the network does with one input: feature maps, learned filters, saliency, and how one unit computes.
 
-Works on any model built by ``model.network.build_classifier`` (layers are found by the names that
-module gives them). Like the Predictor, every computation here is a ``tf.function`` traced once per
-model, so the Inspect page stays fast however often it reruns.
+Works on any model built by ``model.network.build_classifier`` (feature maps are found by the names that
+module gives them; the arithmetic of a unit, ``model/arithmetic.py``, reads layers by type). Like the
+Predictor, every computation here is a ``tf.function`` traced once per model, so the Inspect page stays fast
+however often it reruns.
+
+As a command line, the arithmetic of one unit on one image file, one JSON object::
+
+    python -m model.explain FILE --layer NAME --unit C,ROW,COL   (conv and pooling layers)
+    python -m model.explain FILE --layer NAME --unit INDEX       (dense and flatten layers)
+    python -m model.explain --list-layers [--model PATH]
+
+``{"file", "layer", "kind", "unit", "receptive_field", "terms", "sum", "bias", "pre_activation", "steps",
+"activation", "value"}`` (and ``softmax`` for the output layer); bad arguments print one line and exit 2.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import sys
 from dataclasses import dataclass
 
 import keras
 import numpy as np
 import tensorflow as tf
+
+from model.arithmetic import UnitArithmetic, UnitError, chain, unit_arithmetic
 
 IG_STEPS = 32
 """Integrated-gradients path steps: enough for attributions to sum to within a few % of the logit gap."""
@@ -61,6 +76,7 @@ class Explainer:
 
     def __init__(self, model: keras.Model):
         self.model = model
+        self._inputs = None  # (layer names, forward pass returning every layer's input): built on first use
         self.layers = feature_layers(model)
         convs = [fl for fl in self.layers if not fl.name.startswith("pool")]
         self.last_conv = convs[-1] if convs else None
@@ -74,6 +90,23 @@ class Explainer:
             self._maps = tf.function(lambda x: self._probe(x, training=False), input_signature=spec, autograph=False)
             self._cam_model = keras.Model(model.inputs, [model.get_layer(self.last_conv.name).output, model.output])
             self._gradcam = tf.function(self._gradcam_fn, input_signature=spec + digit, autograph=False)
+
+    def layer_inputs(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """{layer name: the input it received, without the batch axis} for a model input (1, 28, 28, 1), from
+        one forward pass. Raises UnitError for a network that is not one chain of layers."""
+        if self._inputs is None:
+            layers = chain(self.model)
+            probe = keras.Model(self.model.inputs, [layer.output for layer in layers[:-1]])
+            run = tf.function(lambda batch: probe([batch], training=False), autograph=False,
+                              input_signature=[tf.TensorSpec((1, 28, 28, 1), tf.float32)])
+            self._inputs = ([layer.name for layer in layers], run)
+        names, run = self._inputs
+        outputs = [x[0]] + [out.numpy()[0] for out in run(tf.constant(x, tf.float32))]
+        return dict(zip(names, outputs))
+
+    def unit(self, x: np.ndarray, layer: str, unit: tuple[int, ...]) -> UnitArithmetic:
+        """How ``unit`` of ``layer`` computes its value on input ``x`` (see ``model/arithmetic.py``)."""
+        return unit_arithmetic(self.model, self.layer_inputs(x), layer, unit)
 
     def feature_maps(self, x: np.ndarray) -> dict[str, np.ndarray]:
         """{layer label: (h, w, channels)} for a model input (1, 28, 28, 1)."""
@@ -125,3 +158,55 @@ def _log_probability(probabilities: tf.Tensor, digit: tf.Tensor) -> tf.Tensor:
 def _unit(image: np.ndarray) -> np.ndarray:
     top = float(image.max(initial=0))
     return image / top if top > 0 else image
+
+
+# ---------------------------------------------------------------- command line
+
+def parse_unit(text: str) -> tuple[int, ...]:
+    """``"3,5,7"`` → (3, 5, 7); ``"42"`` → (42,)."""
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise UnitError(f"--unit {text!r}: give CHANNEL,ROW,COL or INDEX as whole numbers") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    from model.arithmetic import explainable_layers
+    from model.inference import Predictor
+    from model.preprocess import ImageError
+    from model.store import SHIPPED_MODEL, ModelFileError
+
+    parser = argparse.ArgumentParser(prog="python -m model.explain",
+                                     description="How one unit of a layer computes its value on an image.")
+    parser.add_argument("file", nargs="?", metavar="FILE", help="an image of one digit (PNG, JPEG, …)")
+    parser.add_argument("--model", default=str(SHIPPED_MODEL), help="a .keras model (default: the shipped model)")
+    parser.add_argument("--layer", help="the layer's name (see --list-layers)")
+    parser.add_argument("--unit", help="CHANNEL,ROW,COL for a conv or pooling layer, INDEX for a dense one")
+    parser.add_argument("--list-layers", action="store_true", help="print the layers and their output shapes")
+    args = parser.parse_args(argv)
+
+    def fail(message: str) -> int:
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+
+    if not args.list_layers and (args.file is None or args.layer is None or args.unit is None):
+        return fail("give FILE, --layer and --unit (or --list-layers)")
+    try:
+        predictor = Predictor.load(args.model)
+        if args.list_layers:
+            for layer in explainable_layers(predictor.model):
+                print(json.dumps({"layer": layer.name, "kind": layer.kind, "shape": list(layer.shape)}))
+            return 0
+        unit = parse_unit(args.unit)
+        prediction = predictor.predict(args.file)
+        if prediction.digit is None:
+            return fail(f"{args.file}: {prediction.no_digit}")
+        arithmetic = Explainer(predictor.model).unit(prediction.preprocessed.model_input, args.layer, unit)
+    except (ModelFileError, ImageError, UnitError) as exc:
+        return fail(str(exc))
+    print(json.dumps({"file": args.file, **arithmetic.to_dict()}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
