@@ -111,6 +111,24 @@ class Preprocessed:
     def is_empty(self) -> bool:
         return self.image is None
 
+    def source_box(self, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+        """A box (top, left, bottom, right; bottom/right exclusive) of the 28×28 input traced back through
+        every stage to the pixels of ``source`` it came from (a unit's receptive field on the canvas)."""
+        if self.image is None:
+            raise ValueError(f"no model input: {self.empty_reason}")
+        grow = max(self.stroke_adjust_px, 0)  # thickening padded the work image by this much on each side
+        edges = []
+        for axis, (low, high) in enumerate(((box[0], box[2]), (box[1], box[3]))):
+            work = self.stroked.shape[axis] - 2 * grow
+            to_stroked = self.stroked.shape[axis] / self.fitted.shape[axis]
+            to_crop = self.crop.shape[axis] / work
+            offset = (SIDE - self.fitted.shape[axis]) // 2 + self.shift[axis]
+            start, size = self.bbox[axis], self.source.shape[axis]
+            low, high = (((edge - offset) * to_stroked - grow) * to_crop + start for edge in (low, high))
+            edges.append((int(np.clip(math.floor(low), 0, size)), int(np.clip(math.ceil(high), 0, size))))
+        (top, bottom), (left, right) = edges
+        return top, left, bottom, right
+
     @property
     def model_input(self) -> np.ndarray:
         """The batch of one the model takes: float32 (1, 28, 28, 1)."""

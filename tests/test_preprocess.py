@@ -151,3 +151,18 @@ def test_mnist_digits_pass_through_almost_unchanged(sample):
     """MNIST was made by this very procedure, so re-preprocessing an MNIST digit changes little."""
     diffs = [np.abs(to_model_input(img).image - img / 255.0).mean() for img in sample.x_test[:200]]
     assert np.median(diffs) < 0.04
+
+
+@pytest.mark.parametrize("place", ["centre", "top-left", "bottom-right"])
+@pytest.mark.parametrize("size", ["small", "large"])
+def test_a_box_of_the_input_traces_back_to_the_canvas(place, size):
+    """The whole digit's box in 28×28 lands on the ink's box on the canvas; a corner box on its corner."""
+    pre = to_model_input(stroke_digit(4, place=place, size=size))
+    rows, cols = np.nonzero(pre.image > 0.05)
+    whole = pre.source_box((rows.min(), cols.min(), rows.max() + 1, cols.max() + 1))
+    top, left, bottom, right = pre.bbox
+    slack = 0.1 * max(bottom - top, right - left) + 3
+    assert np.abs(np.subtract(whole, pre.bbox)).max() <= slack, (whole, pre.bbox)
+    corner = pre.source_box((rows.min(), cols.min(), rows.min() + 3, cols.min() + 3))
+    assert abs(corner[0] - top) <= slack and abs(corner[1] - left) <= slack
+    assert corner[2] - corner[0] < (bottom - top) / 2 and corner[3] - corner[1] < (right - left) / 2
