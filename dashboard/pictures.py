@@ -130,3 +130,21 @@ def overlay(grey: np.ndarray, heat: np.ndarray, size: int = 168, cmap: str = "je
     colour = colourise(heat, cmap, 0.0, 1.0).astype(np.float32)
     alpha = 0.6 * np.clip(heat, 0, 1)[..., None]
     return enlarge((base * (1 - alpha) + colour * alpha).astype(np.uint8), size)
+
+
+def weight_tiles(weights: np.ndarray, columns: int = 8, tile_px: int = 48) -> np.ndarray:
+    """Signed weight images (n, h, w), numbered, red positive and blue negative on one scale (the largest |w|),
+    as Inspect shows learned filters."""
+    weights = weights.astype(np.float32)
+    bound = float(np.abs(weights).max()) or 1.0
+    tiles = np.stack([colourise(w, "RdBu_r", -bound, bound) for w in weights])
+    return tile_grid(tiles, [str(i) for i in range(len(tiles))], columns=columns, tile_px=tile_px)
+
+
+def activation_tiles(maps: np.ndarray, columns: int = 8, tile_px: int = 48) -> np.ndarray:
+    """Feature maps (n, h, w), numbered, on one magma scale from zero (or a tanh's negative least) to the
+    largest activation."""
+    maps = maps.astype(np.float32)
+    low, high = min(0.0, float(maps.min())), float(maps.max())
+    tiles = np.stack([colourise(m, "magma", low, high) for m in maps])
+    return tile_grid(tiles, [str(i) for i in range(len(tiles))], columns=columns, tile_px=tile_px)

@@ -20,7 +20,7 @@ from model.embedding import EmbeddingIndex, EmbeddingMap
 from model.explain import Explainer
 from model.inference import Prediction, Predictor
 from model.number import NumberReading, read_number
-from model.preprocess import images_to_input, to_model_input
+from model.preprocess import ImageError, images_to_input, to_model_input
 from model.store import SHIPPED_ID, SHIPPED_MODEL, ModelFileError, ModelStore
 from training.data import MnistData, load_mnist
 from training.drawings import DrawingStore
@@ -183,6 +183,18 @@ def set_current_input(image: np.ndarray | bytes | None, origin: str = "canvas", 
 
 def current_input() -> CurrentInput | None:
     return st.session_state.get(INPUT_KEY)
+
+
+def current_model_input() -> np.ndarray | None:
+    """The (28, 28) model input of the session's current single digit, by preprocessing alone (the model is not
+    run); None when there is none: nothing drawn, a number, no ink, an unreadable upload."""
+    current = current_input()
+    if current is None or current.is_number:
+        return None
+    try:
+        return to_model_input(current.image).image
+    except ImageError:
+        return None
 
 
 def predict(image: np.ndarray | bytes, source: Source) -> Prediction:

@@ -7,6 +7,8 @@ import time
 from dataclasses import fields
 
 from dashboard.hyperparam_widgets import GROUPS
+from dashboard.session import INPUT_KEY, CurrentInput
+from harness.synthetic_drawings import stroke_digit
 from training.hyperparams import PRESETS, Hyperparams
 from training.jobs import JobSpec, JobState
 from training.queue import TrainingQueue
@@ -74,3 +76,48 @@ def test_impossible_settings_get_a_clear_message(open_page):
     next(b for b in at.button if b.label == "Start training").click().run()
     assert not at.exception
     assert any("no validation image" in e.value for e in at.error)
+
+
+def _pictures(at) -> list[str]:
+    """The sources of every picture on the page."""
+    return [url for image in at.get("image") for url in image.value]
+
+
+def test_watch_it_learn_follows_a_run_live_through_the_drawing_then_replays_it(open_page, wait_for, monkeypatch):
+    monkeypatch.setenv("DIGITS_WORKER", "external")
+    at = open_page("train", run=False)
+    at.session_state[INPUT_KEY] = CurrentInput(stroke_digit(3), "canvas")  # drawn on the Draw page
+    at.run()
+    at.number_input(key="hp-Quick-epochs").set_value(20)
+    at.number_input(key="hp-Quick-train_size").set_value(3000)
+    at.number_input(key="hp-Quick-batch_size").set_value(32)
+    next(b for b in at.button if b.label == "Start training").click().run()
+    queue = TrainingQueue()
+    job = queue.jobs.active()[0]
+    assert job.spec.probe is not None, "the run is watched through the session's drawing"
+    worker = Worker(queue)
+    thread = threading.Thread(target=worker.serve, kwargs={"idle_exit": 0}, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: len(queue.jobs.snapshot_marks(job.id)) >= 3, what="three snapshots")
+        at.run()
+        assert not at.exception
+        assert any(md.value == "#### Watch it learn" for md in at.markdown)
+        assert any(c.value.startswith("After ") and "training images" in c.value for c in at.caption)
+        assert "Probe: a drawing from the Draw page" in [c for image in at.get("image") for c in image.captions]
+        live = _pictures(at)
+        wait_for(lambda: queue.jobs.snapshot_marks(job.id)[-1][1] > queue.jobs.snapshot_marks(job.id)[0][1] + 2000,
+                 what="a later snapshot")
+        at.run()
+        assert _pictures(at) != live, "the filters and feature maps change as it trains"
+    finally:
+        queue.stop(job.id)
+        thread.join(timeout=180)
+    at.run()
+    assert not at.exception and any(h.value.endswith(": stopped") for h in at.subheader)
+    slider = at.select_slider(key=f"replay-{job.id}")
+    marks = queue.jobs.snapshot_marks(job.id)
+    assert slider.options == [f"{seen:,}" for _, seen in marks] and slider.value == marks[-1][0]
+    last = _pictures(at)
+    slider.set_value(marks[0][0]).run()
+    assert not at.exception and _pictures(at) != last, "the replay shows the untrained network"

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import access, session
+from dashboard import access, session, snapshots
 from dashboard.charts import digit_bars, line_chart
 from dashboard.hyperparam_widgets import ARCHITECTURE_NAMES, hyperparam_inputs
 from dashboard.identity import browser_id
@@ -20,6 +20,7 @@ from training.jobs import JobError, JobRecord, JobSpec, JobState
 from training.limits import LimitExceeded
 from training.loop import Progress, learning_curve
 from training.runs import MAX_MNIST_DROP_TEXT, FineTuneReport, RunRecord, hyperparams_of
+from training.snapshots import encode_probe
 
 ADMIN_ONLY = "Only the admin can change the server's default (see Admin at the top of the page)"
 OTHERS_RUN = "Someone else's run: only they or the admin can change it"
@@ -47,10 +48,12 @@ def mine(owner: str | None) -> bool:
 
 
 def submit(spec: JobSpec) -> None:
-    """Queue a run as this browser's; a visitor's is held to the visitors' limits."""
+    """Queue a run as this browser's, watched through this session's drawing if it has one; a visitor's is held to
+    the visitors' limits."""
+    drawing = session.current_model_input()
     try:
-        queue.submit(replace(spec, owner=me, visitor=not access.is_admin(), drawings_owner=session.drawings_owner()),
-                     access.limits())
+        queue.submit(replace(spec, owner=me, visitor=not access.is_admin(), drawings_owner=session.drawings_owner(),
+                             probe=None if drawing is None else encode_probe(drawing)), access.limits())
     except (HyperparamError, LimitExceeded) as exc:
         st.session_state[MESSAGE_KEY] = ("error", str(exc))
 
@@ -143,6 +146,7 @@ def show_progress(progress: list[Progress]) -> None:
 def show_running(job: JobRecord) -> None:
     st.subheader(f"Run “{literal(job.spec.name)}”: {job.state}")
     show_progress(queue.jobs.progress(job.id))
+    snapshots.live(queue.jobs, job)
     if job.stop_requested:
         st.info("Stopping after the current batch…", icon=":material/stop_circle:")
     else:
@@ -203,6 +207,7 @@ def show_results(job: JobRecord) -> None:
         st.success(f"Saved as **{outcome.saved}** — pick it in the table below to use it.", icon=":material/save:")
     elif outcome.saved is not None:
         st.info(f"It was saved as **{outcome.saved}**, which has since been deleted.", icon=":material/delete:")
+    snapshots.replay(queue.jobs, job)
     left, right = st.columns(2)
     left.markdown("**Per-class test accuracy**")
     digit_bars(test.per_class_accuracy, "accuracy", height=260, where=left, percent=True)
