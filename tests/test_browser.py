@@ -242,6 +242,42 @@ def test_a_run_goes_on_through_a_web_server_restart_and_the_page_picks_it_up(bro
     context.close()
 
 
+def _data_pictures(page) -> list[str]:
+    """The pictures the page shows inline (the Train page's snapshots travel as data: URLs)."""
+    return page.locator("img[src^='data:image/png']").evaluate_all("images => images.map(i => i.src)")
+
+
+def _images_seen(page) -> int:
+    """Training images behind the live snapshot, read from its caption ("After 1,234 training images …")."""
+    text = page.get_by_text(re.compile(r"^After [\d,]+ training images")).inner_text()
+    return int(re.search(r"After ([\d,]+)", text).group(1).replace(",", ""))
+
+
+def test_watch_it_learn_while_a_run_trains_then_replay_it(browser, app_url, wait_for):
+    page = _open_train_page(browser, app_url)
+    _start_run(page, "watched", epochs=6)  # one pass of the sample takes a few seconds in the worker
+    expect(page.get_by_text("Run “watched”: running")).to_be_visible(timeout=60_000)
+    expect(page.get_by_role("heading", name="Watch it learn")).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_text(re.compile(r"^After [\d,]+ training images"))).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Probe: an MNIST test digit")).to_be_visible()
+    expect(page.get_by_text("First-layer filters")).to_be_visible()
+    first, pictures = _images_seen(page), _data_pictures(page)
+    wait_for(lambda: _images_seen(page) > first, timeout=60, what="a newer snapshot on the page")
+    assert _data_pictures(page) != pictures, "the filters, feature maps and probe reading change as it learns"
+    assert page.get_by_test_id("stVegaLiteChart").count() >= 3, "loss and accuracy curves, the probe's probabilities"
+
+    expect(page.get_by_text("Run “watched”: finished")).to_be_visible(timeout=180_000)
+    expect(page.get_by_text("Replay the run: training images seen")).to_be_visible(timeout=TIMEOUT)
+    slider = page.locator("[class*='st-key-replay-']").get_by_role("slider")
+    at_the_end = _data_pictures(page)
+    slider.focus()
+    page.keyboard.press("Home")  # back to the untrained network
+    wait_for(lambda: _data_pictures(page) != at_the_end, timeout=30, what="the replay's first snapshot")
+    expect(slider).to_have_attribute("aria-valuetext", "0")
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    page.context.close()
+
+
 def test_correct_a_drawing_see_it_in_my_drawings_and_delete_it(page):
     draw_digit(page, 7)
     expect(prediction(page)).to_have_text("7", timeout=TIMEOUT)
