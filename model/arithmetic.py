@@ -144,6 +144,8 @@ class ExplainableLayer:
     name: str
     kind: str
     shape: tuple[int, ...]
+    anchor: str
+    """The layer doing its weighted sum or pooling: itself, or the one its element-wise steps follow."""
 
     @property
     def is_spatial(self) -> bool:
@@ -198,16 +200,16 @@ def _kind(layer: keras.layers.Layer) -> str | None:
 def explainable_layers(model: keras.Model) -> list[ExplainableLayer]:
     """Every layer whose units can be explained, in network order, with its kind (an element-wise layer
     such as ``conv1_1_relu`` is explained with the conv it follows, so it takes that layer's kind)."""
-    found, anchor_kind = [], None
+    found, anchor = [], None
     for layer in chain(model):
         kind = _kind(layer)
         if kind is None:
-            anchor_kind = None  # an unknown layer breaks the chain of explanation behind it
+            anchor = None  # an unknown layer breaks the chain of explanation behind it
             continue
         if kind != "elementwise":
-            anchor_kind = kind
-        if anchor_kind is not None:
-            found.append(ExplainableLayer(layer.name, anchor_kind, tuple(layer.output.shape[1:])))
+            anchor = layer
+        if anchor is not None:
+            found.append(ExplainableLayer(layer.name, _kind(anchor), tuple(layer.output.shape[1:]), anchor.name))
     return found
 
 

@@ -76,7 +76,7 @@ class Explainer:
 
     def __init__(self, model: keras.Model):
         self.model = model
-        self._inputs = None  # (layer names, forward pass returning every layer's input): built on first use
+        self._outputs = None  # (layer names, forward pass returning every layer's output): built on first use
         self.layers = feature_layers(model)
         convs = [fl for fl in self.layers if not fl.name.startswith("pool")]
         self.last_conv = convs[-1] if convs else None
@@ -91,18 +91,23 @@ class Explainer:
             self._cam_model = keras.Model(model.inputs, [model.get_layer(self.last_conv.name).output, model.output])
             self._gradcam = tf.function(self._gradcam_fn, input_signature=spec + digit, autograph=False)
 
-    def layer_inputs(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        """{layer name: the input it received, without the batch axis} for a model input (1, 28, 28, 1), from
-        one forward pass. Raises UnitError for a network that is not one chain of layers."""
-        if self._inputs is None:
+    def layer_outputs(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """{layer name: its output, without the batch axis} for a model input (1, 28, 28, 1), from one forward
+        pass, every layer of the chain. Raises UnitError for a network that is not one chain of layers."""
+        if self._outputs is None:
             layers = chain(self.model)
-            probe = keras.Model(self.model.inputs, [layer.output for layer in layers[:-1]])
+            probe = keras.Model(self.model.inputs, [layer.output for layer in layers])
             run = tf.function(lambda batch: probe([batch], training=False), autograph=False,
                               input_signature=[tf.TensorSpec((1, 28, 28, 1), tf.float32)])
-            self._inputs = ([layer.name for layer in layers], run)
-        names, run = self._inputs
-        outputs = [x[0]] + [out.numpy()[0] for out in run(tf.constant(x, tf.float32))]
-        return dict(zip(names, outputs))
+            self._outputs = ([layer.name for layer in layers], run)
+        names, run = self._outputs
+        return {name: out.numpy()[0] for name, out in zip(names, run(tf.constant(x, tf.float32)))}
+
+    def layer_inputs(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """{layer name: the input it received} (see ``layer_outputs``): the previous layer's output."""
+        outputs = self.layer_outputs(x)
+        names = list(outputs)
+        return dict(zip(names, [x[0]] + [outputs[name] for name in names[:-1]]))
 
     def unit(self, x: np.ndarray, layer: str, unit: tuple[int, ...]) -> UnitArithmetic:
         """How ``unit`` of ``layer`` computes its value on input ``x`` (see ``model/arithmetic.py``)."""

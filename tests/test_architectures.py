@@ -14,6 +14,7 @@ import pytest
 from dashboard.session import INPUT_KEY, MODEL_KEY, CurrentInput
 from harness import run_module
 from harness.synthetic_drawings import stroke_digit
+from model.arithmetic import explainable_layers
 from model.embedding import EmbeddingIndex, EmbeddingMap
 from model.explain import Explainer, feature_layers
 from model.inference import Predictor
@@ -106,6 +107,24 @@ def test_inspect_explains_an_mlp_without_feature_maps(open_page, trained):
     assert at.radio(key="inspect_method").options == ["Integrated gradients (pixels)"]
     assert any("MNIST training digits nearest to your drawing" in c for c in captions)
     assert len(at.get("vega_lite_chart")) >= 2, "the probabilities and the embedding map"
+
+
+@pytest.mark.parametrize("arch", ["mlp", "lenet5"])
+def test_inspect_shows_how_every_layer_s_units_compute(open_page, trained, arch):
+    """Each layer of a run of each architecture: its arithmetic agrees with the forward pass (✓, never ✗)."""
+    run = ModelStore().save_run(trained[arch], {"hyperparams": Hyperparams(architecture=arch).to_dict()}, name=arch)
+    at = open_page("inspect", run=False)
+    at.session_state[MODEL_KEY] = run.id
+    at.session_state[INPUT_KEY] = CurrentInput(stroke_digit(2), "canvas")
+    at.run()
+    layers = at.selectbox(key="unit_layer")
+    assert [o.split(" — ")[0] for o in layers.options] == [layer.name for layer in explainable_layers(trained[arch])]
+    for option in layers.options:
+        at.selectbox(key="unit_layer").set_value(option.split(" — ")[0]).run()
+        checks = [m.value for m in at.markdown if "forward pass gives" in m.value]
+        assert not at.exception and len(checks) == 1 and "✓" in checks[0] and "✗" not in checks[0], option
+    kernels = at.selectbox(key="slide_source").options
+    assert ("The model's own first-layer kernel" in kernels) == (arch == "lenet5")  # an MLP has none
 
 
 def test_nearest_training_digits_and_the_map(predictor, sample):

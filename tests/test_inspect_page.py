@@ -44,7 +44,28 @@ def test_a_drawing_shows_every_stage_the_maps_the_filters_and_saliency(inspect):
     assert any("kernels of 3×3" in c for c in got)
     assert {"The 28×28 input", "Saliency", "Overlay"} <= set(got)
     assert any(c.startswith("The 8 of 6,000 MNIST training digits nearest") for c in got)
-    assert len(inspect.get("image")) == len(STAGES) + 6
+    assert len(inspect.get("image")) == len(STAGES) + 6 + 4  # + a unit's receptive field ×2, a kernel's step ×2
+    headers = [h.value for h in inspect.subheader]
+    assert "3 · How a unit computes" in headers and "4 · Convolution, step by step" in headers
+
+
+def test_a_unit_chosen_by_its_controls_and_the_sandbox(inspect):
+    inspect.session_state[INPUT_KEY] = CurrentInput(stroke_digit(6), "canvas")
+    inspect.run()
+    assert inspect.selectbox(key="unit_layer").value == "conv1_1_relu"  # the first feature map
+    inspect.number_input(key="unit_channel").set_value(5).run()
+    inspect.number_input(key="unit_row").set_value(0).run()
+    inspect.number_input(key="unit_col").set_value(0).run()
+    assert any("conv1_1_relu, channel 5 at (0, 0) = " in m.value for m in inspect.markdown)
+    assert any("rows 0–1, columns 0–1" in c for c in captions(inspect))  # the 3×3 window clipped at the corner
+    inspect.selectbox(key="unit_layer").set_value("pool1").run()
+    assert any("the red box: the value that won" in c.value for c in inspect.caption)
+    inspect.selectbox(key="slide_source").set_value("Blur (box)").run()
+    inspect.number_input(key="slide_stride").set_value(3).run()
+    assert any("= 10" in m.value and "Output **10×10**" in m.value for m in inspect.markdown)
+    inspect.selectbox(key="slide_source").set_value("Type your own").run()
+    inspect.text_area(key="slide_typed").set_value("1 x").run()
+    assert any("write numbers" in e.value for e in inspect.error) and not inspect.exception
 
 
 def test_every_layer_and_both_saliency_methods_render(inspect):

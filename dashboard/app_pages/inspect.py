@@ -1,4 +1,5 @@
-"""Inspect page: one input through every preprocessing stage, the conv layers, the filters and saliency."""
+"""Inspect page: one input through every preprocessing stage, the conv layers, how one unit and one convolution
+compute, the filters, saliency and the nearest training digits."""
 
 from dataclasses import dataclass
 
@@ -7,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import session
+from dashboard.arithmetic_views import convolution_step_by_step, how_a_unit_computes
 from dashboard.charts import embedding_map
 from dashboard.pictures import (
     CYAN,
@@ -176,7 +178,7 @@ def feature_maps(explainer: Explainer, x: np.ndarray) -> None:
 
 # ---------------------------------------------------------------- 3 · filters
 def learned_filters(explainer: Explainer) -> None:
-    st.subheader("3 · Learned filters")
+    st.subheader("5 · Learned filters")
     kernels = conv_kernels(explainer.model)
     if not kernels:
         first_layer_weights(explainer)
@@ -206,7 +208,7 @@ def first_layer_weights(explainer: Explainer) -> None:
 
 # ---------------------------------------------------------------- 4 · saliency
 def saliency(explainer: Explainer, prediction: Prediction) -> None:
-    st.subheader("4 · What the model looks at")
+    st.subheader("6 · What the model looks at")
     x, image = prediction.preprocessed.model_input, prediction.preprocessed.image
     cols = st.columns([1, 2])
     # Keyed by the prediction, so a new input starts from its own predicted digit rather than the last choice.
@@ -230,7 +232,7 @@ def saliency(explainer: Explainer, prediction: Prediction) -> None:
 
 # ---------------------------------------------------------------- 5 · neighbours and the map
 def neighbours_and_map(prediction: Prediction, origin: str) -> None:
-    st.subheader("5 · Where the model puts it: nearest training digits and a map")
+    st.subheader("7 · Where the model puts it: nearest training digits and a map")
     index, the_map = session.embedding()
     x = prediction.preprocessed.model_input
     near = index.nearest(x, NEIGHBOURS)
@@ -269,6 +271,8 @@ if prediction.digit is None:
     st.stop()
 explainer = session.explainer()
 feature_maps(explainer, prediction.preprocessed.model_input)
+how_a_unit_computes(explainer, prediction)
+convolution_step_by_step(explainer, prediction)
 learned_filters(explainer)
 saliency(explainer, prediction)
 neighbours_and_map(prediction, literal(inspected.origin))
