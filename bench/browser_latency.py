@@ -59,7 +59,7 @@ def main() -> None:
     args = parser.parse_args()
     launched = time.perf_counter()
     with tempfile.TemporaryDirectory() as data, \
-            running_app({"DIGITS_DATA_DIR": data, "DIGITS_MNIST_NO_DOWNLOAD": "1"}) as url, sync_playwright() as p:
+            running_app({"DIGITS_DATA_DIR": data}) as url, sync_playwright() as p:
         healthy = time.perf_counter()
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1300, "height": 1000})

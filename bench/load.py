@@ -188,7 +188,7 @@ def main() -> None:
     rounds = []
     for name in args.rounds.split(","):
         with tempfile.TemporaryDirectory() as data:
-            env = {"DIGITS_DATA_DIR": data, "DIGITS_MNIST_NO_DOWNLOAD": "1", "DIGITS_MNIST_DIR": args.mnist}
+            env = {"DIGITS_DATA_DIR": data, "DIGITS_MNIST_DIR": args.mnist}
             rounds.append(asyncio.run(run_round(name, scripts[name], env, args)))
         print(rounds[-1].line(), flush=True)
     base = next((r for r in rounds if r.name == "canvas-only"), None)

@@ -8,8 +8,9 @@ skip_keras_session_clearing()  # before the first run ends: see dashboard/lean_r
 # Pages live in app_pages/, not pages/: a folder named pages/ switches Streamlit to its older automatic
 # multipage mode, where opening /train directly would run that page without this entry script.
 
-st.set_page_config(page_title="Digits — see how a CNN reads your handwriting", page_icon=":material/draw:",
-                   layout="wide")
+# The tab's icon is an emoji, which Streamlit draws in the browser: a :material/…: icon there is fetched from
+# fonts.gstatic.com, and nothing should leave the machine unasked (README "Nothing leaves the machine").
+st.set_page_config(page_title="Digits — see how a CNN reads your handwriting", page_icon="✏️", layout="wide")
 st.navigation([
     st.Page("app_pages/draw.py", title="Draw", icon=":material/draw:", default=True),
     st.Page("app_pages/inspect.py", title="Inspect", icon=":material/biotech:"),

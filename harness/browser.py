@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from harness import ROOT
@@ -41,16 +43,21 @@ def wait_healthy(url: str, process: subprocess.Popen | None = None, timeout: flo
 @contextlib.contextmanager
 def running_server(env: dict[str, str] | None = None, command: list[str] | None = None, cwd: Path = ROOT,
                    port: int | None = None, clean_env: bool = False, script: str = "dashboard/server.py",
-                   **popen):
+                   under: Callable[[list[str]], list[str]] | None = None, **popen):
     """Start a Streamlit server, yield (its URL, its process) once /_stcore/health answers, then stop it.
 
     Without ``command``: ``streamlit run script`` on a free port bound to loopback. With one, it runs as
     given (it must listen on ``port``); ``clean_env`` starts from ``env`` alone instead of this environment.
+    ``under`` wraps the command (``harness.outbound.traced``: the server under strace); the wrapper and the
+    server then share a process group, and both are stopped (a wrapper alone would leave the server running).
     """
     if command is None:
         port = free_port()
         command = [sys.executable, "-m", "streamlit", "run", script, f"--server.port={port}",
                    "--server.address=127.0.0.1"]
+    if under is not None:
+        command = under(command)
+        popen["start_new_session"] = True
     process = subprocess.Popen(command, cwd=cwd, env={**({} if clean_env else os.environ), **(env or {})},
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **popen)
     url = f"http://127.0.0.1:{port}"
@@ -58,6 +65,8 @@ def running_server(env: dict[str, str] | None = None, command: list[str] | None 
         wait_healthy(url, process)
         yield url, process
     finally:
+        if under is not None and process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
         process.terminate()
         try:
             process.wait(timeout=20)

@@ -21,7 +21,7 @@ os.environ.setdefault("DIGITS_WORKER_IDLE_EXIT", "20")  # workers the app starts
 def _isolated(tmp_path_factory, monkeypatch):
     """Every test gets an empty data directory and no way to find or download a full MNIST."""
     monkeypatch.setenv("DIGITS_DATA_DIR", str(tmp_path_factory.mktemp("data")))
-    monkeypatch.setenv("DIGITS_MNIST_NO_DOWNLOAD", "1")
+    monkeypatch.delenv("DIGITS_MNIST_DOWNLOAD", raising=False)
     monkeypatch.delenv("DIGITS_MNIST_DIR", raising=False)
 
 

@@ -22,7 +22,7 @@ from model.preprocess import MAX_FILE_BYTES
 
 @pytest.fixture(scope="module")
 def url(tmp_path_factory):
-    env = {"DIGITS_DATA_DIR": str(tmp_path_factory.mktemp("data")), "DIGITS_MNIST_NO_DOWNLOAD": "1"}
+    env = {"DIGITS_DATA_DIR": str(tmp_path_factory.mktemp("data"))}
     with running_app(env) as url:
         yield url
 

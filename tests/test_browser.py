@@ -19,7 +19,7 @@ PHONE_AGENT = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebK
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
-    env = {"DIGITS_DATA_DIR": str(tmp_path_factory.mktemp("app-data")), "DIGITS_MNIST_NO_DOWNLOAD": "1",
+    env = {"DIGITS_DATA_DIR": str(tmp_path_factory.mktemp("app-data")),
            "DIGITS_WORKER_IDLE_EXIT": "30"}  # the worker the app starts does not outlive the tests for long
     with running_app(env) as url:
         yield url
@@ -221,7 +221,7 @@ def test_queue_shows_each_job_s_place_and_a_queued_job_can_be_cancelled(browser,
 
 
 def test_a_run_goes_on_through_a_web_server_restart_and_the_page_picks_it_up(browser, tmp_path):
-    env = {"DIGITS_DATA_DIR": str(tmp_path), "DIGITS_MNIST_NO_DOWNLOAD": "1", "DIGITS_WORKER_IDLE_EXIT": "30"}
+    env = {"DIGITS_DATA_DIR": str(tmp_path), "DIGITS_WORKER_IDLE_EXIT": "30"}
     context = browser.new_context(viewport={"width": 1300, "height": 1000})
     page = context.new_page()
     with running_app(env) as url:

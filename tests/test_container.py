@@ -191,7 +191,7 @@ def test_replayed_container_start_serves_health_and_predicts(tmp_path):
     port = free_port()
     cmd = [str(Path(sys.executable).with_name(cmd[0]))] + [
         f"--server.port={port}" if arg.startswith("--server.port=") else arg for arg in cmd[1:]]
-    base_env = {"PATH": os.environ["PATH"], "LANG": "C.UTF-8", "DIGITS_MNIST_NO_DOWNLOAD": "1"}
+    base_env = {"PATH": os.environ["PATH"], "LANG": "C.UTF-8"}
     with running_app({**base_env, **env}, command=cmd, cwd=app, port=port, clean_env=True, **user) as url:
         if not Path(CHROMIUM).exists():
             pytest.skip(f"{CHROMIUM} is missing: health checked, prediction not")

@@ -71,6 +71,30 @@ def test_falls_back_to_the_bundled_sample_with_a_notice(tmp_path, monkeypatch):
     assert set(np.unique(loaded.y_test)) == set(range(10))
 
 
+def test_nothing_is_downloaded_unless_asked(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "KERAS_CACHE", tmp_path / "no-cache" / "mnist.npz")
+    asked = []
+    monkeypatch.setattr(data, "_download_to_keras_cache", asked.append)
+    assert load_mnist().source == "bundled sample" and asked == []
+    assert "DIGITS_MNIST_DOWNLOAD=1" in load_mnist().notice
+    load_mnist(download=True)
+    monkeypatch.setenv("DIGITS_MNIST_DOWNLOAD", "1")
+    load_mnist()
+    assert len(asked) == 2, "--download and the setting each ask once"
+
+
+def test_a_failed_download_that_was_asked_for_says_why(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "KERAS_CACHE", tmp_path / "no-cache" / "mnist.npz")
+
+    def offline(timeout_s):
+        raise MnistError("URLError: no route to host")
+
+    monkeypatch.setattr(data, "_download_to_keras_cache", offline)
+    loaded = load_mnist(download=True)
+    assert loaded.source == "bundled sample"
+    assert loaded.notice.startswith("The MNIST download failed (URLError: no route to host).")
+
+
 def test_keras_cache_is_used_when_present(tmp_path, monkeypatch, sample):
     cache = tmp_path / "mnist.npz"
     np.savez(cache, x_train=sample.x_train, y_train=sample.y_train, x_test=sample.x_test, y_test=sample.y_test)

@@ -103,7 +103,7 @@ def test_the_draw_page_reads_a_number_and_inspect_shows_one_of_its_digits(open_p
 
 
 def test_api_mode_number_and_a_bad_mode(tmp_path):
-    env = {"DIGITS_DATA_DIR": str(tmp_path), "DIGITS_MNIST_NO_DOWNLOAD": "1"}
+    env = {"DIGITS_DATA_DIR": str(tmp_path)}
     with running_app(env) as url:
         def post(mode: str) -> tuple[int, dict]:
             request = urllib.request.Request(f"{url}/api/predict?mode={mode}", data=png(number_picture("64")[0]))
@@ -122,7 +122,7 @@ def test_api_mode_number_and_a_bad_mode(tmp_path):
 def test_chromium_write_a_number_on_the_wide_canvas(browser, tmp_path):
     from playwright.sync_api import expect
 
-    env = {"DIGITS_DATA_DIR": str(tmp_path), "DIGITS_MNIST_NO_DOWNLOAD": "1"}
+    env = {"DIGITS_DATA_DIR": str(tmp_path)}
     with running_app(env) as url:
         page = browser.new_context(viewport={"width": 1300, "height": 1000}).new_page()
         page.goto(url)

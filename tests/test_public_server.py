@@ -176,7 +176,7 @@ def test_labelling_a_hundred_times_a_second_keeps_only_the_visitor_s_allowance(o
 # ---------------------------------------------------------------- the real server and Chromium
 @pytest.fixture(scope="module")
 def public_url(tmp_path_factory):
-    env = {"DIGITS_DATA_DIR": str(tmp_path_factory.mktemp("public-data")), "DIGITS_MNIST_NO_DOWNLOAD": "1",
+    env = {"DIGITS_DATA_DIR": str(tmp_path_factory.mktemp("public-data")),
            access.PASSWORD_ENV: "let me in, please", "DIGITS_LIMIT_API_PER_MINUTE": "5"}
     with running_app(env) as url:
         yield url

@@ -105,8 +105,7 @@ def cluster(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cluster")
     with contextlib.ExitStack() as stack:
         redis_url = stack.enter_context(redis_server(tmp))
-        env = {"DIGITS_DATA_DIR": str(tmp / "data"), "DIGITS_REDIS_URL": redis_url, "DIGITS_WORKER": "external",
-               "DIGITS_MNIST_NO_DOWNLOAD": "1"}
+        env = {"DIGITS_DATA_DIR": str(tmp / "data"), "DIGITS_REDIS_URL": redis_url, "DIGITS_WORKER": "external"}
         replicas = [stack.enter_context(running_server(env))[0] for _ in range(2)]
         log = stack.enter_context((tmp / "worker.log").open("w"))  # read it when a run does not start
         worker = subprocess.Popen([sys.executable, "-m", "training.worker"], cwd=ROOT, env={**os.environ, **env},

@@ -4,18 +4,21 @@ Order of search (first hit wins), so the app works offline and on a fresh laptop
 
 1. an explicit folder (``--data DIR`` / ``load_mnist(data_dir)``) or ``$DIGITS_MNIST_DIR``, holding the
    four original IDX files (gzipped or not);
-2. the Keras cache (``~/.keras/datasets/mnist.npz``), downloading it there if the network allows;
+2. the Keras cache (``~/.keras/datasets/mnist.npz``) — downloaded there only when asked (``--download`` or
+   ``$DIGITS_MNIST_DOWNLOAD=1``): nothing contacts the internet unless its user chose so;
 3. the small genuine MNIST sample committed in ``training/sample/`` — with a notice saying so,
    because accuracies measured on it are not comparable with the official 10,000-image test set.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import gzip
 import os
 import socket
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +32,8 @@ IDX_FILES = {
     "y_test": "t10k-labels-idx1-ubyte",
 }
 _IDX_UBYTE = 0x08
+DOWNLOAD_SETTING = "DIGITS_MNIST_DOWNLOAD"
+"""Set to 1 to let the loader fetch the full MNIST into the Keras cache (the CLIs' ``--download``)."""
 
 
 class MnistError(RuntimeError):
@@ -47,6 +52,8 @@ class MnistData:
     """Where the data came from (a path, or 'bundled sample')."""
     is_full: bool
     """True for the full 60k/10k MNIST; False for the bundled sample."""
+    download_failed: str = ""
+    """Why the download that was asked for did not happen (the sample is used instead), else empty."""
 
     @property
     def notice(self) -> str:
@@ -54,9 +61,11 @@ class MnistData:
         sizes = f"{len(self.x_train):,} training / {len(self.x_test):,} test images"
         if self.is_full:
             return f"Full MNIST from {self.source} ({sizes})."
+        failed = f"The MNIST download failed ({self.download_failed}). " if self.download_failed else ""
         return (
-            f"Using the bundled MNIST sample ({sizes}), not the full MNIST: accuracies are indicative only. "
-            "Point DIGITS_MNIST_DIR (or --data) at a folder with the four MNIST IDX .gz files for the full set."
+            f"{failed}Using the bundled MNIST sample ({sizes}), not the full MNIST: accuracies are indicative only. "
+            "For the full set, point DIGITS_MNIST_DIR (or --data) at a folder with the four MNIST IDX .gz files, "
+            f"or allow a one-time download into the Keras cache with {DOWNLOAD_SETTING}=1 (or --download)."
         )
 
 
@@ -114,25 +123,18 @@ def _load_npz(path: Path, source: str, is_full: bool) -> MnistData:
         raise MnistError(f"{path}: damaged MNIST archive ({exc})") from exc
 
 
-def _keras_cache_or_download(timeout_s: float) -> MnistData | None:
-    """The Keras cache, downloading into it when the network allows; None when neither works."""
-    if not KERAS_CACHE.is_file():
-        if os.environ.get("DIGITS_MNIST_NO_DOWNLOAD"):
-            return None
-        import keras  # deferred: importing Keras costs seconds and only the download needs it
+def _download_to_keras_cache(timeout_s: float) -> None:
+    """Fetch mnist.npz from Keras's source (Google Cloud Storage) into the Keras cache; MnistError if that fails."""
+    import keras  # deferred: importing Keras costs seconds and only the download needs it
 
-        previous = socket.getdefaulttimeout()
-        socket.setdefaulttimeout(timeout_s)
-        try:
-            keras.datasets.mnist.load_data()
-        except Exception:  # noqa: BLE001 - any network/HTTP failure means "not available", never fatal
-            return None
-        finally:
-            socket.setdefaulttimeout(previous)
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(timeout_s)
     try:
-        return _load_npz(KERAS_CACHE, str(KERAS_CACHE), is_full=True)
-    except MnistError:
-        return None
+        keras.datasets.mnist.load_data()
+    except Exception as exc:  # noqa: BLE001 - any network/HTTP failure means "not available", never fatal
+        raise MnistError(f"{exc.__class__.__name__}: {exc}") from exc
+    finally:
+        socket.setdefaulttimeout(previous)
 
 
 def load_sample() -> MnistData:
@@ -140,13 +142,38 @@ def load_sample() -> MnistData:
     return _load_npz(SAMPLE_PATH, "bundled sample", is_full=False)
 
 
-def load_mnist(data_dir: str | Path | None = None, download_timeout_s: float = 10.0) -> MnistData:
-    """Load MNIST from the first place that has it (see module docstring).
+def download_allowed() -> bool:
+    """Whether this process may fetch MNIST from the internet: only when ``$DIGITS_MNIST_DOWNLOAD`` says so."""
+    return os.environ.get(DOWNLOAD_SETTING, "").strip().lower() in ("1", "true", "yes")
+
+
+def load_mnist(data_dir: str | Path | None = None, download: bool | None = None,
+               download_timeout_s: float = 10.0) -> MnistData:
+    """Load MNIST from the first place that has it (see module docstring); ``download`` defaults to the setting.
 
     An explicitly named folder that is missing or damaged is an error, not a silent fallback: the user
-    asked for that data and must learn why they did not get it.
+    asked for that data and must learn why they did not get it. A failed download falls back to the
+    sample with a notice saying why, so a server set to download still serves offline.
     """
     named = data_dir or os.environ.get("DIGITS_MNIST_DIR")
     if named:
         return load_idx_folder(Path(named).expanduser())
-    return _keras_cache_or_download(download_timeout_s) or load_sample()
+    failed = ""
+    if not KERAS_CACHE.is_file() and (download_allowed() if download is None else download):
+        try:
+            _download_to_keras_cache(download_timeout_s)
+        except MnistError as exc:
+            failed = str(exc)
+    if KERAS_CACHE.is_file():
+        with contextlib.suppress(MnistError):  # a damaged cache is no cache: the sample follows
+            return _load_npz(KERAS_CACHE, str(KERAS_CACHE), is_full=True)
+    return replace(load_sample(), download_failed=failed)
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--data`` and ``--download``: where the command lines find MNIST, the same way for all of them."""
+    parser.add_argument("--data", metavar="DIR", help="folder with the four MNIST IDX .gz files (default: "
+                        "$DIGITS_MNIST_DIR, the Keras cache, else the bundled sample)")
+    parser.add_argument("--download", action="store_true", default=None,
+                        help=f"if the Keras cache has no MNIST, download it there (from Google Cloud Storage; "
+                             f"also ${DOWNLOAD_SETTING}=1). Without it nothing is fetched from the internet")

@@ -7,18 +7,17 @@ import json
 import sys
 
 from model.store import SHIPPED_MODEL, ModelFileError
-from training.data import MnistError, load_mnist
+from training.data import MnistError, add_data_arguments, load_mnist
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=str(SHIPPED_MODEL), help="a .keras model (default: the shipped model)")
-    parser.add_argument("--data", metavar="DIR", help="folder with the four MNIST IDX .gz files "
-                        "(default: $DIGITS_MNIST_DIR, the Keras cache, else the bundled sample)")
+    add_data_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print the metrics as one JSON object instead")
     args = parser.parse_args(argv)
     try:
-        data = load_mnist(args.data)
+        data = load_mnist(args.data, args.download)
     except MnistError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

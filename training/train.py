@@ -13,7 +13,7 @@ import sys
 import threading
 from pathlib import Path
 
-from training.data import MnistError, load_mnist
+from training.data import MnistError, add_data_arguments, load_mnist
 from training.drawings import REPEAT, LabelledDrawings, load_drawings
 from training.hyperparams import HyperparamError, add_arguments, from_arguments
 from training.runs import MAX_MNIST_DROP_TEXT, hyperparams_of, record_run
@@ -30,8 +30,7 @@ def _print_progress(p) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.train", description=__doc__.splitlines()[0])
-    parser.add_argument("--data", metavar="DIR", help="folder with the four MNIST IDX .gz files "
-                        "(default: $DIGITS_MNIST_DIR, the Keras cache, else the bundled sample)")
+    add_data_arguments(parser)
     parser.add_argument("--output", metavar="PATH", type=Path,
                         help="write the model here (.keras) with a .json beside it, instead of a new run in the store")
     parser.add_argument("--name", default="cli", help="name of the saved run")
@@ -47,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         hp = from_arguments(args)
-        data = load_mnist(args.data)
+        data = load_mnist(args.data, args.download)
         drawings = (LabelledDrawings(*load_drawings(args.include_drawings), weight=args.drawings_weight)
                     if args.include_drawings else None)
         if args.fine_tune and drawings is None:
