@@ -75,7 +75,8 @@ def _picker_map(values: np.ndarray, chosen: tuple[int, int], key: str, height: i
     marker = {"data": {"values": [{"row": chosen[0], "col": chosen[1]}]},
               "mark": {"type": "rect", "filled": False, "stroke": "#00c8ff", "strokeWidth": 3},
               "encoding": {"x": {"field": "col", "type": "ordinal"}, "y": {"field": "row", "type": "ordinal"}}}
-    event = st.vega_lite_chart({"layer": [heat, marker], "height": height, "width": height * w / h},
+    cell = {"step": max(4, height // max(h, w))}  # square cells, whatever the map's shape
+    event = st.vega_lite_chart({"layer": [heat, marker], "height": cell, "width": cell},
                                on_select="rerun", selection_mode="unit", key=key, width="content")
     picked = (event.selection.get("unit") or [None])[0] if event else None
     if not picked or "row" not in picked:

@@ -51,8 +51,10 @@ def test_click_a_feature_map_pixel_and_read_its_arithmetic(inspect_page):
     expect(page.get_by_text(re.compile(r"forward pass gives .* ✓"))).to_be_visible()
     expect(page.get_by_text("Receptive field on the 28×28 input: rows 11–13, columns 8–10")).to_be_visible()
     # the output layer: the ten logits and their softmax, as on the Draw page
-    page.get_by_label("Layer", exact=True).nth(1).click()
-    page.get_by_role("option", name=re.compile(r"^probabilities")).click()
+    layer = page.get_by_label("Layer", exact=True).nth(1)
+    layer.click()
+    layer.press_sequentially("probabilities")  # (the list of layers is longer than its window)
+    layer.press("Enter")
     expect(page.get_by_text(re.compile(r"^softmax: each digit's e\^\(z − m\)"))).to_be_visible(timeout=TIMEOUT)
     expect(page.get_by_role("heading", name=re.compile(r"probabilities, unit 3 = (0\.9|1\.0)"))).to_be_visible()
 
