@@ -22,7 +22,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from dashboard import session
 from dashboard.access import credential_configured
 from dashboard.identity import is_loopback
 from dashboard.monitoring import Source, exposition, timed_prediction
@@ -73,6 +72,10 @@ async def _image_bytes(request: Request) -> bytes:
 
 def _predict(image: bytes, number: bool) -> dict:
     """The answer's JSON: one digit, or with ``number`` a whole number (as ``model.predict --number``)."""
+    # Deferred: st.App imports this module before Streamlit's runtime starts, and session's st.cache_data
+    # created then makes Streamlit warn "No runtime found" at every start.
+    from dashboard import session
+
     with timed_prediction(Source.API):
         if number:
             return read_number(session.server_predictor(), image).to_dict()

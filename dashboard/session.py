@@ -95,14 +95,22 @@ def _session_model() -> tuple[Predictor, tuple[str, str, float]]:
         st.stop()
 
 
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _load_server_predictor(model_id: str, path: str, mtime: float) -> Predictor:
+    """The pages' Predictor, reached without their "Loading the model…" spinner: the API runs outside any page,
+    where a spinner makes Streamlit warn "missing ScriptRunContext". A cached function called from a cached
+    function shows no spinner, so this one around the pages' loader keeps the one shared model."""
+    return _load_predictor(model_id, path, mtime)
+
+
 def server_predictor() -> Predictor:
     """The server default's Predictor, from the same cache as the pages' (the API has no session)."""
     model_id = store().active_id()
     try:
         path = store().model_path(model_id)
-        return _load_predictor(model_id, str(path), path.stat().st_mtime)
+        return _load_server_predictor(model_id, str(path), path.stat().st_mtime)
     except (ModelFileError, OSError):
-        return _load_predictor(SHIPPED_ID, str(SHIPPED_MODEL), SHIPPED_MODEL.stat().st_mtime)
+        return _load_server_predictor(SHIPPED_ID, str(SHIPPED_MODEL), SHIPPED_MODEL.stat().st_mtime)
 
 
 def model_version() -> tuple[str, str, float]:

@@ -40,6 +40,12 @@ def wait_healthy(url: str, process: subprocess.Popen | None = None, timeout: flo
     raise TimeoutError(f"{url} not healthy after {timeout} s")
 
 
+def as_make_run(port: int) -> list[str]:
+    """The server's command as ``make run`` gives it, on ``port``: no --server.address, so it listens on every
+    interface and Streamlit's start takes the path users get (where it once looked up the machine's addresses)."""
+    return [sys.executable, "-m", "streamlit", "run", "dashboard/server.py", f"--server.port={port}"]
+
+
 @contextlib.contextmanager
 def running_server(env: dict[str, str] | None = None, command: list[str] | None = None, cwd: Path = ROOT,
                    port: int | None = None, clean_env: bool = False, script: str = "dashboard/server.py",

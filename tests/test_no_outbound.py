@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from harness import ROOT
-from harness.browser import CANVAS, draw_digit, free_port, running_server
+from harness.browser import CANVAS, as_make_run, draw_digit, free_port, running_server
 from harness.outbound import outbound, strace_missing, traced
 from harness.synthetic_drawings import stroke_digit
 
@@ -51,9 +51,8 @@ def test_the_watch_sees_a_connection_that_leaves(tmp_path):
 def test_the_server_its_pages_api_and_worker_connect_to_nothing_but_loopback(browser, tmp_path):
     log, port = tmp_path / "server.log", free_port()
     env = {"DIGITS_DATA_DIR": str(tmp_path / "data"), "DIGITS_WORKER_IDLE_EXIT": "5"}
-    # As `make run` starts it: no --server.address (a wildcard bind is when Streamlit would look up addresses).
-    command = [sys.executable, "-m", "streamlit", "run", "dashboard/server.py", f"--server.port={port}"]
-    with running_server(env, command=command, port=port, under=lambda command: traced(command, log)) as (url, _):
+    with running_server(env, command=as_make_run(port), port=port, under=lambda command: traced(command, log)) as (
+            url, _):
         context = browser.new_context(viewport={"width": 1300, "height": 1000})
         fetched_elsewhere: list[str] = []
         context.on("request", lambda request: fetched_elsewhere.append(request.url)
