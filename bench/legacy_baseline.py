@@ -1,9 +1,8 @@
 """The project we replace, rebuilt for comparison: its 12k-parameter CNN and its squash-the-canvas input.
 
 Keras 3 cannot load the seed's legacy HDF5 as a model, so the same architecture is built here and
-its weights are read with h5py. ``legacy_input`` reproduces its serving code — the whole canvas resized
-to 28×28, no cropping or centring — after the same ink extraction as ours, so that the comparison
-measures the missing crop/fit/centre, not polarity.
+its weights are read with h5py. Its serving code — the whole canvas resized to 28×28, no cropping or
+centring — is ``model.legacy.legacy_input`` (the Experiment page shows it too).
 """
 
 from __future__ import annotations
@@ -12,11 +11,7 @@ from pathlib import Path
 
 import h5py
 import keras
-import numpy as np
 from keras import layers
-from PIL import Image
-
-from model.preprocess import extract_ink, load_rgba, stretch_ink
 
 LEGACY_MODEL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "seed" / "model.h5"
 
@@ -37,10 +32,3 @@ def load_legacy_model(path: Path = LEGACY_MODEL) -> keras.Model:
                 layer.set_weights([group[w.name.split("/")[-1] + ":0"][()] for w in layer.weights])
     return model
 
-
-def legacy_input(image) -> np.ndarray:
-    """Whole canvas → 28×28, as the seed served it (with our polarity handling, to be fair)."""
-    ink, _, peak = extract_ink(load_rgba(image))
-    ink = stretch_ink(ink, max(peak, 1e-6))
-    small = Image.fromarray(ink, mode="F").resize((28, 28), Image.Resampling.BILINEAR)
-    return np.asarray(small, np.float32)[None, :, :, None]

@@ -41,7 +41,8 @@ def main() -> None:
     args = parser.parse_args()
     predictor = Predictor.load(args.model)
     try:
-        from bench.legacy_baseline import legacy_input, load_legacy_model
+        from bench.legacy_baseline import load_legacy_model
+        from model.legacy import legacy_input
         seed = Predictor(load_legacy_model(), name="seed")
     except (OSError, ImportError):
         seed = None

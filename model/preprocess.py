@@ -18,12 +18,16 @@ It reproduces how MNIST itself was made, so the network sees drawings the way it
 6. **fit** the longer side to 20 px keeping the aspect ratio, with area-averaging anti-aliasing.
 7. **pad** to 28×28, box centred.
 8. **shift** so the centre of mass sits at (14, 14) as in MNIST, never pushing ink off the frame.
+
+Four of these stages can be switched off (``skip=``, a set of ``Stage``) to see what each one is for — the
+Experiment page does. Everything else calls ``to_model_input`` with none skipped.
 """
 
 from __future__ import annotations
 
 import io
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -63,6 +67,19 @@ class ImageTooLarge(ImageError):
     """The file or the image is over the size limits (``MAX_FILE_BYTES``, ``MAX_PIXELS``)."""
 
 
+class Stage(StrEnum):
+    """A stage that can be skipped, and what is done instead (the value is its name on the Experiment page)."""
+
+    CROP = "crop to the ink"
+    """Skipped: the whole frame is kept, so the digit stays where it was drawn, at its size in the frame."""
+    STROKE = "stroke normalisation"
+    """Skipped: strokes keep the width the pen gave them."""
+    FIT = "fit to 20 px"
+    """Skipped: the crop keeps its size relative to the frame (the frame's long side becomes 28 px)."""
+    CENTRE = "centre of mass"
+    """Skipped: the box stays centred (after a crop) or where it was drawn (without one); no shift."""
+
+
 class NoDigit(StrEnum):
     """Why a usable image gives no model input. The value is the message (CLI, API, Inspect); ``seen``
     is what was there, for a prompt such as "Just a dot: that is not a digit yet"."""
@@ -92,7 +109,8 @@ class Preprocessed:
     """Why there is no model input; None when there is one."""
     mask: np.ndarray | None = None
     bbox: tuple[int, int, int, int] | None = None
-    """(top, left, bottom, right) of the ink in ``source``, bottom/right exclusive."""
+    """(top, left, bottom, right) of the ink in ``source``, bottom/right exclusive (the whole frame when the crop
+    is skipped)."""
     crop: np.ndarray | None = None
     stroke_px: float = 0.0
     """Estimated stroke width at 20-px digit height before adjustment."""
@@ -106,6 +124,8 @@ class Preprocessed:
     shift: tuple[int, int] = (0, 0)
     image: np.ndarray | None = None
     """Final (28, 28) float32 in [0, 1], white digit on black."""
+    skipped: frozenset[Stage] = frozenset()
+    """The stages switched off for this run (none, except on the Experiment page)."""
 
     @property
     def is_empty(self) -> bool:
@@ -346,9 +366,9 @@ def normalise_stroke(work: np.ndarray) -> tuple[np.ndarray, float, int]:
 
 # ---------------------------------------------------------------- 6–8. fit, pad, centre
 
-def fit_box(image: np.ndarray) -> np.ndarray:
-    """Longer side to FIT px keeping the aspect ratio; brightest pixel rescaled to 1."""
-    fitted = np.clip(_resize(image, *_scaled_shape(image.shape, FIT)), 0.0, 1.0)
+def fit_box(image: np.ndarray, long_side: int = FIT) -> np.ndarray:
+    """Longer side to ``long_side`` px keeping the aspect ratio; brightest pixel rescaled to 1."""
+    fitted = np.clip(_resize(image, *_scaled_shape(image.shape, long_side)), 0.0, 1.0)
     top = fitted.max(initial=0)
     return fitted / top if top > 0 else fitted
 
@@ -387,12 +407,14 @@ def _is_dot(mask: np.ndarray, bbox: tuple[int, int, int, int]) -> bool:
     return max(bottom - top, right - left) < 2.0 * stroke_width(region)
 
 
-def to_model_input(source: ImageSource) -> Preprocessed:
-    """Preprocess one image of one digit; see the module docstring for the stages.
+def to_model_input(source: ImageSource, skip: Collection[Stage] = ()) -> Preprocessed:
+    """Preprocess one image of one digit; see the module docstring for the stages. ``skip``: stages to switch
+    off (see ``Stage`` for what happens instead); telling a digit from a blank, specks or a dot is never skipped.
 
     Raises ImageError for inputs that are not usable images. A usable image without a digit (blank,
     a few specks, a single dot) is not an error: the result has ``empty_reason`` and no ``image``.
     """
+    skip = frozenset(skip)
     rgba = load_rgba(source)
     raw_ink, polarity, peak = extract_ink(rgba)
     if peak < MIN_CONTRAST:
@@ -404,12 +426,22 @@ def to_model_input(source: ImageSource) -> Preprocessed:
     bbox = ink_bbox(ink, mask)
     if _is_dot(mask, bbox):
         return Preprocessed(rgba, ink, polarity, NoDigit.DOT, mask, bbox)
+    if Stage.CROP in skip:
+        bbox = (0, 0, *ink.shape)
     top, left, bottom, right = bbox
     crop = ink[top:bottom, left:right]
     work = _resize(crop, *_scaled_shape(crop.shape, WORK_SIDE))
-    stroked, width, adjust = normalise_stroke(work)
-    fitted = fit_box(stroked)
+    if Stage.STROKE in skip:
+        stroked, width, adjust = work, stroke_width(work) * FIT / max(work.shape), 0
+    else:
+        stroked, width, adjust = normalise_stroke(work)
+    # Without the fit the crop keeps its share of the frame: the frame's long side maps to 28 px.
+    long_side = FIT if Stage.FIT not in skip else min(SIDE, max(1, round(max(crop.shape) * SIDE / max(ink.shape))))
+    fitted = fit_box(stroked, long_side)
     padded = pad_centred(fitted)
-    shifted, com, shift = shift_to_centre(padded)
+    if Stage.CENTRE in skip:
+        shifted, com, shift = padded, centre_of_mass(padded), (0, 0)
+    else:
+        shifted, com, shift = shift_to_centre(padded)
     return Preprocessed(rgba, ink, polarity, None, mask, bbox, crop, width, adjust, stroked, fitted, padded,
-                        com, shift, shifted.astype(np.float32))
+                        com, shift, shifted.astype(np.float32), skip)

@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from harness.synthetic_drawings import PLACES, SIZES, STYLES, stroke_digit
-from model.preprocess import MAX_PIXELS, ImageError, to_model_input
+from model.legacy import legacy_input
+from model.preprocess import MAX_PIXELS, ImageError, Stage, to_model_input
 
 
 def _png(array: np.ndarray, **save) -> bytes:
@@ -166,3 +167,53 @@ def test_a_box_of_the_input_traces_back_to_the_canvas(place, size):
     corner = pre.source_box((rows.min(), cols.min(), rows.min() + 3, cols.min() + 3))
     assert abs(corner[0] - top) <= slack and abs(corner[1] - left) <= slack
     assert corner[2] - corner[0] < (bottom - top) / 2 and corner[3] - corner[1] < (right - left) / 2
+
+
+def _ink_rows(image: np.ndarray) -> np.ndarray:
+    return np.flatnonzero(image.max(axis=1) > 0.1)
+
+
+def test_skipping_nothing_is_the_one_pipeline():
+    drawing = stroke_digit(2, "top-left", "small")
+    assert np.array_equal(to_model_input(drawing, skip=()).image, to_model_input(drawing).image)
+    assert to_model_input(drawing).skipped == frozenset()
+
+
+def test_without_the_crop_and_the_fit_a_small_corner_digit_stays_small_in_its_corner():
+    drawing = stroke_digit(7, "bottom-right", "small")
+    pre = to_model_input(drawing, skip={Stage.CROP, Stage.FIT, Stage.CENTRE})
+    rows = _ink_rows(pre.image)
+    assert pre.bbox == (0, 0, 280, 280) and pre.shift == (0, 0)
+    assert rows[-1] - rows[0] + 1 <= 11 and rows[0] >= 17  # a quarter of the height, at the bottom
+    assert np.abs(pre.image - legacy_input(drawing)[0, :, :, 0]).mean() < 0.05  # the replaced service's input
+    assert pre.source_box((0, 0, 28, 28)) == (0, 0, 280, 280)
+
+
+def test_without_the_fit_a_small_digit_keeps_its_share_of_the_frame():
+    small = stroke_digit(4, size="small")
+    rows = _ink_rows(to_model_input(small, skip={Stage.FIT}).image)
+    assert rows[-1] - rows[0] + 1 <= 11
+    assert len(_ink_rows(to_model_input(small).image)) >= 18
+
+
+def test_without_centring_the_mass_is_where_the_box_put_it():
+    drawing = stroke_digit(7)  # a 7's mass sits high in its box
+    pre = to_model_input(drawing, skip={Stage.CENTRE})
+    assert pre.shift == (0, 0) and np.array_equal(pre.image, pre.padded)
+    assert abs(pre.centre_of_mass[0] - 14) > 1
+    assert to_model_input(drawing).shift != (0, 0)
+
+
+def test_without_stroke_normalisation_a_thick_pen_stays_thick():
+    thick = stroke_digit(1, pen=40)
+    pre = to_model_input(thick, skip={Stage.STROKE})
+    assert pre.stroke_adjust_px == 0 and pre.stroke_px > 3.3
+    assert pre.image.sum() > 1.2 * to_model_input(thick).image.sum()
+
+
+def test_the_replaced_pipeline_squashes_the_whole_canvas():
+    drawing = stroke_digit(3, "top-left", "small")
+    squashed = legacy_input(drawing)
+    assert squashed.shape == (1, 28, 28, 1) and squashed.dtype == np.float32
+    rows = _ink_rows(squashed[0, :, :, 0])
+    assert rows[0] <= 1 and rows[-1] <= 9  # where and as small as it was drawn
