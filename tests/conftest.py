@@ -111,3 +111,13 @@ def browser():
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="session")
+def mlp(sample):
+    """An MLP trained for one short pass over the bundled sample (seconds): a second, very different network."""
+    from training.hyperparams import Hyperparams
+    from training.loop import train
+
+    settings = Hyperparams(architecture="mlp", epochs=1, train_size=2000, validation_fraction=0.0, learning_rate=3e-3)
+    return train(settings, sample).model
