@@ -132,19 +132,22 @@ def overlay(grey: np.ndarray, heat: np.ndarray, size: int = 168, cmap: str = "je
     return enlarge((base * (1 - alpha) + colour * alpha).astype(np.uint8), size)
 
 
-def weight_tiles(weights: np.ndarray, columns: int = 8, tile_px: int = 48) -> np.ndarray:
-    """Signed weight images (n, h, w), numbered, red positive and blue negative on one scale (the largest |w|),
-    as Inspect shows learned filters."""
-    weights = weights.astype(np.float32)
-    bound = float(np.abs(weights).max()) or 1.0
-    tiles = np.stack([colourise(w, "RdBu_r", -bound, bound) for w in weights])
-    return tile_grid(tiles, [str(i) for i in range(len(tiles))], columns=columns, tile_px=tile_px)
+PIXELATED = "<style>.st-key-{key} img {{image-rendering: pixelated;}}</style>"
+"""CSS for ``st.html``: pictures in the container with key ``key`` enlarged by the browser keep square pixels."""
 
 
-def activation_tiles(maps: np.ndarray, columns: int = 8, tile_px: int = 48) -> np.ndarray:
-    """Feature maps (n, h, w), numbered, on one magma scale from zero (or a tanh's negative least) to the
-    largest activation."""
+def weight_sheet(weights: np.ndarray, columns: int = 4) -> np.ndarray:
+    """Signed weight images (n, h, w) in a grid, one pixel per weight, red positive and blue negative on one scale
+    (the largest |w|), as Inspect colours learned filters. Left small (a few hundred bytes as PNG): the browser
+    enlarges it (see ``PIXELATED``)."""
+    bound = float(np.abs(weights.astype(np.float32)).max()) or 1.0
+    tiles = colourise(weights.astype(np.float32), "RdBu_r", -bound, bound)  # one colour-map call: (n, h, w, 3)
+    return tile_grid(tiles, [], columns=columns, tile_px=weights.shape[1], gap=1)
+
+
+def activation_sheet(maps: np.ndarray, columns: int = 4) -> np.ndarray:
+    """Feature maps (n, h, w) in a grid, one pixel per activation, on one magma scale from zero (or a tanh's
+    negative least) to the largest activation; left small like ``weight_sheet``."""
     maps = maps.astype(np.float32)
-    low, high = min(0.0, float(maps.min())), float(maps.max())
-    tiles = np.stack([colourise(m, "magma", low, high) for m in maps])
-    return tile_grid(tiles, [str(i) for i in range(len(tiles))], columns=columns, tile_px=tile_px)
+    tiles = colourise(maps, "magma", min(0.0, float(maps.min())), float(maps.max()))
+    return tile_grid(tiles, [], columns=columns, tile_px=maps.shape[1], gap=1)

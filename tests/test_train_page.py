@@ -6,6 +6,7 @@ import threading
 import time
 from dataclasses import fields
 
+from dashboard import snapshots
 from dashboard.hyperparam_widgets import GROUPS
 from dashboard.session import INPUT_KEY, CurrentInput
 from harness.synthetic_drawings import stroke_digit
@@ -108,6 +109,7 @@ def test_watch_it_learn_follows_a_run_live_through_the_drawing_then_replays_it(o
         live = _pictures(at)
         wait_for(lambda: queue.jobs.snapshot_marks(job.id)[-1][1] > queue.jobs.snapshot_marks(job.id)[0][1] + 2000,
                  what="a later snapshot")
+        time.sleep(snapshots.LOOK_EVERY_S)  # the server looks for a newer snapshot once in that while
         at.run()
         assert _pictures(at) != live, "the filters and feature maps change as it trains"
     finally:
