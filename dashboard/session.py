@@ -226,3 +226,15 @@ def read_current_number() -> NumberReading | None:
         return None
     with timed_prediction(current.source):  # (an uploaded number counts as an upload)
         return read_number(predictor(), current.image)
+
+
+def model_version_of(model_id: str) -> tuple[str, str, float]:
+    """Any stored model as a cache key (id, path, modification time), for a page that compares several (raises
+    ModelFileError for a run that is gone)."""
+    path = store().model_path(model_id)
+    return model_id, str(path), path.stat().st_mtime
+
+
+def predictor_of(version: tuple[str, str, float]) -> Predictor:
+    """The Predictor of a model by its cache key, from the same per-server cache as the session's model."""
+    return _load_predictor(*version)

@@ -14,6 +14,7 @@ st.set_page_config(page_title="Digits — see how a CNN reads your handwriting",
 st.navigation([
     st.Page("app_pages/draw.py", title="Draw", icon=":material/draw:", default=True),
     st.Page("app_pages/inspect.py", title="Inspect", icon=":material/biotech:"),
+    st.Page("app_pages/experiment.py", title="Experiment", icon=":material/science:"),
     st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("app_pages/drawings.py", title="My drawings", icon=":material/photo_library:"),
 ]).run()
