@@ -20,10 +20,8 @@ from training.runs import hyperparams_of
 from training.sweeps import Sweep, accuracy_sweep, probability_sweep, transformed_steps
 
 PICTURE_PX = 140
-TEST_DIGITS = (200, 500, 1000, 2000)
-"""How many MNIST test digits a sweep can run over on the page (the command line takes all of them)."""
-SWEPT_KEY = "experiment_swept"
-"""The test-digit sweeps this session asked for, kept across reruns: (sweep, count) pairs."""
+TEST_DIGITS = (200, 500, 1000, 2000)  # how many MNIST test digits a sweep can run over here (the CLI takes all)
+SWEPT_KEY = "experiment_swept"  # the test-digit sweeps this session asked for: (sweep, count) pairs
 MODELS_SHOWN = 3
 Version = tuple[str, str, float]
 
