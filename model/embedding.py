@@ -26,8 +26,10 @@ BATCH = 512
 
 
 def feature_extractor(model: keras.Model) -> keras.Model:
-    """``model`` cut before its output layer: image → last hidden features."""
-    return keras.Model(model.inputs, model.get_layer("probabilities").input)
+    """``model`` cut before its output layer (the last dense one: ``probabilities`` in this project's networks,
+    whatever its name in a model trained elsewhere): image → last hidden features."""
+    output = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)][-1]
+    return keras.Model(model.inputs, output.input)
 
 
 def _normalised(features: np.ndarray) -> np.ndarray:

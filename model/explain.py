@@ -1,7 +1,7 @@
 """What the network does with one input: feature maps, learned filters, saliency, and how one unit computes.
 
-Works on any model built by ``model.network.build_classifier`` (feature maps are found by the names that
-module gives them; the arithmetic of a unit, ``model/arithmetic.py``, reads layers by type). Like the
+Works on any model of built-in layers, this project's (``model.network.build_classifier``) or one trained
+elsewhere: layers are found by type (``model/arithmetic.py``), not by name. Like the
 Predictor, every computation here is a ``tf.function`` traced once per model, so the Inspect page stays fast
 however often it reruns.
 
@@ -26,7 +26,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from model.arithmetic import UnitArithmetic, UnitError, chain, unit_arithmetic
+from model.arithmetic import UnitArithmetic, UnitError, chain, explainable_layers, unit_arithmetic
 
 IG_STEPS = 32
 """Integrated-gradients path steps: enough for attributions to sum to within a few % of the logit gap."""
@@ -45,17 +45,17 @@ class FeatureLayer:
 
 
 def feature_layers(model: keras.Model) -> list[FeatureLayer]:
-    """Each conv's post-activation output and each pooling output, in network order (none for an MLP)."""
-    found = []
-    for layer in model.layers:
-        if layer.name.startswith("conv") and layer.name.endswith(("_relu", "_tanh")):
-            label = layer.name.rsplit("_", 1)[0]
-        elif layer.name.startswith("pool"):
-            label = layer.name
-        else:
-            continue
-        found.append(FeatureLayer(layer.name, label, tuple(layer.output.shape[1:])))
-    return found
+    """Each conv's output after its last element-wise step (batch norm, activation) and each pooling output, in
+    network order (none for an MLP), found by layer type: this project's ``conv1_1`` is shown as the output of
+    ``conv1_1_relu``, a model trained elsewhere by its own names. A network that is not one chain of layers
+    shows its convolutions' own outputs."""
+    try:
+        layers = [layer for layer in explainable_layers(model) if layer.is_spatial and layer.kind in ("conv", "pool")]
+    except UnitError:
+        return [FeatureLayer(layer.name, layer.name, tuple(layer.output.shape[1:])) for layer in model.layers
+                if isinstance(layer, keras.layers.Conv2D)]
+    last = {layer.anchor: layer for layer in layers}  # the last of each anchor's steps
+    return [FeatureLayer(layer.name, layer.anchor, layer.shape) for layer in last.values()]
 
 
 def conv_kernels(model: keras.Model) -> list[tuple[str, np.ndarray]]:
@@ -78,7 +78,7 @@ class Explainer:
         self.model = model
         self._outputs = None  # (layer names, forward pass returning every layer's output): built on first use
         self.layers = feature_layers(model)
-        convs = [fl for fl in self.layers if not fl.name.startswith("pool")]
+        convs = [fl for fl in self.layers if isinstance(model.get_layer(fl.label), keras.layers.Conv2D)]
         self.last_conv = convs[-1] if convs else None
         """The layer Grad-CAM explains; None for a network without convolutions (an MLP)."""
         spec = [tf.TensorSpec((1, 28, 28, 1), tf.float32)]
@@ -176,7 +176,6 @@ def parse_unit(text: str) -> tuple[int, ...]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from model.arithmetic import explainable_layers
     from model.inference import Predictor
     from model.preprocess import ImageError
     from model.store import SHIPPED_MODEL, ModelFileError

@@ -26,6 +26,8 @@ from typing import Any
 
 import keras
 
+from model.model_file import UnsafeModelFile, as_project_network, check_loaded, check_model_file
+
 WEIGHTS_DIR = Path(__file__).with_name("weights")
 SHIPPED_MODEL = WEIGHTS_DIR / "default.keras"
 SHIPPED_ID = "default"
@@ -61,11 +63,17 @@ def data_dir() -> Path:
 
 
 def load_keras_model(path: Path) -> keras.Model:
-    """Load a ``.keras`` file in safe mode (no arbitrary code), without its optimizer state."""
+    """Load a ``.keras`` file in safe mode, without its optimizer state, after ``model/model_file.py`` has
+    checked it holds only built-in Keras layers (no code from the file ever runs) and a 28×28 → 10 network."""
     if not Path(path).is_file():
         raise ModelFileError(f"{path}: model file not found")
     try:
-        return keras.saving.load_model(path, compile=False, safe_mode=True)
+        check_model_file(path)
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)
+        check_loaded(model)
+        return as_project_network(model)
+    except UnsafeModelFile as exc:
+        raise ModelFileError(f"{path}: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - Keras raises many types for a damaged zip/config/weights
         raise ModelFileError(f"{path}: damaged or not a Keras model file ({exc.__class__.__name__}: {exc})") from exc
 

@@ -103,6 +103,9 @@ class RunRecord:
     """The browser whose run it was (Train page runs); None for the command line's."""
     visitor: bool = False
     """Made by a visitor of a public server: counts against the visitors' limits and may be pruned."""
+    uploaded: str | None = None
+    """The file name of a model trained elsewhere and uploaded (``training/uploads.py``); its ``hyperparams``
+    are then unknown and not saved."""
 
     @property
     def flagged(self) -> bool:
@@ -113,7 +116,10 @@ class RunRecord:
         values = {key: value for key, value in asdict(self).items() if value is not None or key in ("command", "test")}
         if not self.visitor:
             del values["visitor"]  # only visitors' runs say so (and the JSON of earlier runs reads back unchanged)
-        values["hyperparams"] = self.hyperparams.to_dict()
+        if self.uploaded is None:
+            values["hyperparams"] = self.hyperparams.to_dict()
+        else:
+            del values["hyperparams"]  # not trained here: nothing is known of how
         if self.fine_tune is not None:
             values["fine_tune"] = self.fine_tune.to_dict()
         return values
@@ -139,6 +145,7 @@ class RunRecord:
             fine_tune=FineTuneReport.from_dict(values["fine_tune"]) if values.get("fine_tune") else None,
             owner=values.get("owner"),
             visitor=bool(values.get("visitor")),
+            uploaded=values.get("uploaded"),
         )
 
 

@@ -1,6 +1,8 @@
 """Train page: retrain the network with your own settings, watch it learn, keep and compare what you trained."""
 
+import tempfile
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,6 +14,7 @@ from dashboard.hyperparam_widgets import ARCHITECTURE_NAMES, hyperparam_inputs
 from dashboard.identity import browser_id
 from dashboard.pictures import tile_grid
 from dashboard.user_text import literal
+from model.model_file import MAX_MODEL_BYTES
 from model.store import ModelFileError, ModelInfo
 from training import finetune
 from training.drawings import REPEAT
@@ -21,9 +24,11 @@ from training.limits import LimitExceeded
 from training.loop import Progress, learning_curve
 from training.runs import MAX_MNIST_DROP_TEXT, FineTuneReport, RunRecord, hyperparams_of
 from training.snapshots import encode_probe
+from training.uploads import add_uploaded_model
 
 ADMIN_ONLY = "Only the admin can change the server's default (see Admin at the top of the page)"
 OTHERS_RUN = "Someone else's run: only they or the admin can change it"
+UPLOADED_KEY = "train_uploaded"  # the message for a model just added, shown where it was uploaded
 MESSAGE_KEY = "train_message"  # a (kind, text) message for the next run of the page, left by a button's callback
 ARCHITECTURE_HELP = ("MLP: dense layers only, it sees 784 unrelated pixels. LeNet-5: the classic 1998 convolutional "
                      "network. CNN: this project's conv blocks (the shipped model). Train one of each on the same "
@@ -267,7 +272,8 @@ def models_table(models: list[ModelInfo], records: dict[str, RunRecord]) -> None
         "model": m.id,
         "by": "you" if records[m.id].owner == me else "",
         "status": ", ".join(s for s, on in (("server default", m.id == active), ("in use here", m.id == in_use)) if on),
-        "architecture": ARCHITECTURE_NAMES[records[m.id].hyperparams.architecture],
+        "architecture": f"uploaded: {records[m.id].uploaded}" if records[m.id].uploaded
+                        else ARCHITECTURE_NAMES[records[m.id].hyperparams.architecture],
         "test accuracy": m.test_accuracy,
         "epochs": records[m.id].epochs_completed,
         "parameters": records[m.id].parameters,
@@ -338,6 +344,40 @@ def model_actions(model: ModelInfo, record: RunRecord) -> None:
         st.rerun()
 
 
+def upload_model() -> None:
+    """Bring your own model: a .keras file trained elsewhere, checked (no code from it runs), scored on the MNIST
+    test set and saved as a run of this browser's (a visitor's counts against their limits)."""
+    with st.expander("Add a model trained elsewhere (.keras)", icon=":material/upload_file:"):
+        st.caption(f"A Keras 3 `.keras` file of built-in layers only (no Lambda or custom layers: nothing in the file "
+                   f"is run), taking 28×28 or 28×28×1 images in [0, 1] and ending in a softmax over 10 digits; up to "
+                   f"{MAX_MODEL_BYTES // 2**20} MB. It is checked, scored on the MNIST test set, and then works like "
+                   "any run: Draw, Inspect and Experiment can use it." + ("" if admin else
+                   " It is yours, kept like your runs (the oldest go past the visitors' limit); only the admin can "
+                   "make it the server's default."))
+        if UPLOADED_KEY in st.session_state:
+            st.success(st.session_state.pop(UPLOADED_KEY), icon=":material/check:")
+        uploads = st.session_state.setdefault("model_uploads", 0)  # a new uploader once a file is added
+        upload = st.file_uploader("Model file", type=["keras"], key=f"model_upload_{uploads}",
+                                  max_upload_size=MAX_MODEL_BYTES // 2**20)
+        if upload is None or not st.button("Add this model", icon=":material/add:", key="model_add"):
+            return
+        with tempfile.TemporaryDirectory(dir=session.store().root if session.store().root.is_dir() else None) as tmp:
+            path = Path(tmp) / "upload.keras"
+            path.write_bytes(upload.getvalue())
+            try:
+                with st.spinner("Checking the model (in a separate process) and scoring it on the MNIST test set…"):
+                    info = add_uploaded_model(session.store(), path, upload.name, data, owner=me,
+                                              limits=access.limits())
+            except ModelFileError as exc:
+                st.error(f"That model was not added: {literal(str(exc))}", icon=":material/block:")
+                return
+        st.session_state[UPLOADED_KEY] = (f"Added {literal(upload.name)} as **{literal(info.id)}**: "
+                                          f"{info.test_accuracy:.2%} on the MNIST test set. Pick it under Model to "
+                                          "use it.")
+        st.session_state["model_uploads"] = uploads + 1
+        st.rerun()
+
+
 def saved_models() -> None:
     st.subheader("Saved models")
     models = session.store().all()
@@ -349,6 +389,7 @@ def saved_models() -> None:
                           format_func=lambda m: f"{m} ({by_id[m].test_accuracy:.2%})" if by_id[m].test_accuracy
                           else m)
     model_actions(by_id[chosen], records[chosen])
+    upload_model()
     st.caption(f"Draw and Inspect in this browser use **{session.current_model_id()}**; new sessions on this "
                f"server use **{session.store().active_id()}**.")
 
