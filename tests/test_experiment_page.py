@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.session import INPUT_KEY, CurrentInput
-from harness.synthetic_drawings import stroke_digit
+from harness.synthetic_drawings import compose_number, stroke_digit
 from model.attack import Norm
 from model.preprocess import Stage
 from model.store import ModelStore
@@ -46,6 +47,16 @@ def curves(at: AppTest, measure: str) -> list[dict]:
 def test_without_a_drawing_it_says_where_to_draw(experiment):
     experiment.run()
     assert not experiment.exception and any("Draw" in info.value for info in experiment.info)
+
+
+def test_a_number_is_experimented_on_one_digit_at_a_time(experiment):
+    inks = [stroke_digit(d, size="large", pen=14)[..., 3] / 255.0 for d in (8, 0, 5)]
+    experiment.session_state[INPUT_KEY] = CurrentInput(compose_number(inks, np.random.default_rng(0))[0], "canvas",
+                                                       is_number=True)
+    experiment.run()
+    experiment.radio(key="experiment_digit").set_value(2).run()
+    assert not experiment.exception and readings(experiment)[1].startswith("Reads **5**")
+    assert any("digit 3 of your drawing 805" in c.value for c in experiment.caption)
 
 
 def test_a_corner_digit_through_both_pipelines_and_without_stages(experiment):

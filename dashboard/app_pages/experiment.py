@@ -9,6 +9,7 @@ import streamlit as st
 
 from dashboard import session
 from dashboard.charts import digit_bars, line_chart
+from dashboard.chosen_input import ChosenInput, your_drawing
 from dashboard.pictures import colourise, enlarge, tile_grid
 from dashboard.user_text import literal
 from model.attack import Adversarial, Attacker, Norm
@@ -53,15 +54,14 @@ def smallest_budget(version: Version, image: np.ndarray, target: int, norm: Norm
 
 
 # ---------------------------------------------------------------- the input and the models
-def the_drawing() -> tuple[np.ndarray | bytes, str, Prediction] | None:
-    """The session's current digit (as Inspect uses it), where it came from, and the session's model's reading."""
-    current = session.current_input()
-    if current is None or current.is_number:
-        st.info("Draw one digit on the **Draw** page (in One digit mode), or upload one there, then come back.",
-                icon=":material/draw:")
+def the_drawing() -> tuple[ChosenInput, Prediction] | None:
+    """The session's current digit, taken as Inspect takes it, and the session's model's reading of it."""
+    chosen = your_drawing("Nothing drawn yet: draw a digit on the **Draw** page (or upload one there), then come "
+                          "back.", key="experiment_digit")
+    if chosen is None:
         return None
     try:
-        prediction = session.predictor().predict(current.image)
+        prediction = session.predictor().predict(chosen.image)
     except ImageError as exc:
         st.error(f"That image can't be used: {exc}", icon=":material/block:")
         return None
@@ -69,7 +69,7 @@ def the_drawing() -> tuple[np.ndarray | bytes, str, Prediction] | None:
         st.info(f"No digit to experiment on ({prediction.no_digit.seen}): draw one on the **Draw** page.",
                 icon=":material/draw:")
         return None
-    return current.image, "your drawing" if current.origin == "canvas" else current.origin, prediction
+    return chosen, prediction
 
 
 def model_name(version: Version) -> str:
@@ -225,9 +225,9 @@ st.caption("Test the network instead of looking at it: what the preprocessing is
 drawing = the_drawing()
 if drawing is None:
     st.stop()
-image, origin, prediction = drawing
-st.caption(f"On {literal(origin)}, read as a {prediction.digit} by model {session.current_model_id()}.")
-two_pipelines(image, prediction)
-stages_switched_off(image, prediction)
+chosen, prediction = drawing
+st.caption(f"On {literal(chosen.origin)}, read as a {prediction.digit} by model {session.current_model_id()}.")
+two_pipelines(chosen.image, prediction)
+stages_switched_off(chosen.image, prediction)
 sweeps(prediction)
 how_hard_to_fool(prediction, *fool_the_network(prediction))

@@ -1,15 +1,14 @@
 """Inspect page: one input through every preprocessing stage, the conv layers, how one unit and one convolution
 compute, the filters, saliency and the nearest training digits."""
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import session
+from dashboard import chosen_input, session
 from dashboard.arithmetic_views import convolution_step_by_step, how_a_unit_computes
 from dashboard.charts import embedding_map
+from dashboard.chosen_input import ChosenInput
 from dashboard.pictures import (
     CYAN,
     RED,
@@ -25,7 +24,6 @@ from dashboard.results import show_prediction
 from dashboard.user_text import literal
 from model.explain import Explainer, conv_kernels, first_dense_templates, strongest_channels
 from model.inference import Prediction
-from model.number import read_number
 from model.preprocess import IMAGE_TYPES, ImageError, Preprocessed
 from training.metrics import misclassified
 
@@ -36,41 +34,13 @@ NEIGHBOURS = 8
 SALIENCY_METHODS = ("Integrated gradients (pixels)", "Grad-CAM (last conv layer)")
 
 
-@dataclass(frozen=True)
-class Inspected:
-    """The image under inspection, where it came from, and its true label when known (MNIST)."""
-
-    image: np.ndarray | bytes
-    origin: str
-    true_label: int | None = None
-
-
 # ---------------------------------------------------------------- the input
-def your_drawing() -> Inspected | None:
-    current = session.current_input()
-    if current is None:
-        st.info("Nothing drawn yet: draw a digit on the **Draw** page, or pick an MNIST test image.",
-                icon=":material/draw:")
-        return None
-    origin = "your drawing" if current.origin == "canvas" else current.origin
-    if current.is_number:
-        return one_digit_of(current.image, origin)
-    return Inspected(current.image, origin)
+def your_drawing() -> ChosenInput | None:
+    return chosen_input.your_drawing("Nothing drawn yet: draw a digit on the **Draw** page, or pick an MNIST test "
+                                     "image.", key="inspect_digit")
 
 
-def one_digit_of(number: np.ndarray | bytes, origin: str) -> Inspected | None:
-    """A number is inspected one digit at a time: the one picked, as it was cut out of the number."""
-    reading = read_number(session.predictor(), number)
-    if reading.number is None:
-        st.info("No digits in your number yet: write one on the **Draw** page.", icon=":material/draw:")
-        return None
-    chosen = st.radio("Digit of your number", range(len(reading.digits)), horizontal=True, key="inspect_digit",
-                      format_func=lambda i: f"{i + 1}: a {reading.digits[i].prediction.digit}")
-    chosen = min(chosen or 0, len(reading.digits) - 1)
-    return Inspected(reading.digits[chosen].piece.picture(), f"digit {chosen + 1} of {origin} {reading.number}")
-
-
-def an_mnist_test_image() -> Inspected:
+def an_mnist_test_image() -> ChosenInput:
     """Pick one by index, at random, of a class, or among the ones the model gets wrong."""
     data = session.mnist()
     wrong = misclassified(session.test_predictions(*session.model_version()), data.y_test)
@@ -87,21 +57,21 @@ def an_mnist_test_image() -> Inspected:
     if pick[2].button("A misclassified one", icon=":material/error:", disabled=len(wrong) == 0):
         st.session_state[TEST_INDEX_KEY] = int(rng.choice(wrong))
     index = pick[3].number_input("Index", 0, len(data.y_test) - 1, key=TEST_INDEX_KEY)
-    return Inspected(data.x_test[index], f"MNIST test image #{index}", int(data.y_test[index]))
+    return ChosenInput(data.x_test[index], f"MNIST test image #{index}", int(data.y_test[index]))
 
 
-def an_upload() -> Inspected | None:
+def an_upload() -> ChosenInput | None:
     upload = st.file_uploader("An image of one digit", key="inspect_upload", type=list(IMAGE_TYPES))
-    return None if upload is None else Inspected(upload.getvalue(), upload.name)
+    return None if upload is None else ChosenInput(upload.getvalue(), upload.name)
 
 
-def choose_input() -> Inspected | None:
+def choose_input() -> ChosenInput | None:
     source = st.segmented_control("Input", SOURCES, default=SOURCES[0], key="inspect_source") or SOURCES[0]
     return {SOURCES[0]: your_drawing, SOURCES[1]: an_mnist_test_image, SOURCES[2]: an_upload}[source]()
 
 
 # ---------------------------------------------------------------- the decision
-def decision(prediction: Prediction, inspected: Inspected) -> None:
+def decision(prediction: Prediction, inspected: ChosenInput) -> None:
     st.subheader(f"The decision on {literal(inspected.origin)}")
     show_prediction(prediction, "No digit to read: draw one on the **Draw** page or pick another input.",
                     show_input=False)
