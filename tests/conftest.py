@@ -121,3 +121,32 @@ def mlp(sample):
 
     settings = Hyperparams(architecture="mlp", epochs=1, train_size=2000, validation_fraction=0.0, learning_rate=3e-3)
     return train(settings, sample).model
+
+
+def _elsewhere_cnn(input_shape: tuple[int, ...] = (28, 28, 1)):
+    """The keras-io mnist_convnet network, with Keras's own layer names, as someone would build it elsewhere."""
+    import keras
+
+    reshape = [keras.layers.Reshape((28, 28, 1))] if len(input_shape) == 2 else []
+    return keras.Sequential([keras.Input(input_shape), *reshape,
+                             keras.layers.Conv2D(16, 3, activation="relu"), keras.layers.MaxPooling2D(2),
+                             keras.layers.Conv2D(32, 3, activation="relu"), keras.layers.MaxPooling2D(2),
+                             keras.layers.Flatten(), keras.layers.Dropout(0.5),
+                             keras.layers.Dense(10, activation="softmax")])
+
+
+@pytest.fixture(scope="session")
+def elsewhere_cnn():
+    """``elsewhere_cnn(input_shape)``: that network, untrained, for a test to build its own variant."""
+    return _elsewhere_cnn
+
+
+@pytest.fixture(scope="session")
+def elsewhere(sample, tmp_path_factory) -> Path:
+    """A small CNN trained with a plain ``fit``, the way a user trains one elsewhere, saved as .keras."""
+    model = _elsewhere_cnn()
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(sample.x_train[..., None] / 255.0, sample.y_train, epochs=5, batch_size=64, verbose=0)
+    path = tmp_path_factory.mktemp("elsewhere") / "mnist_convnet.keras"
+    model.save(path)
+    return path

@@ -50,27 +50,6 @@ def _dense(units: int) -> dict:
     return {"module": "keras.layers", "class_name": "Dense", "registered_name": None, "config": {"units": units}}
 
 
-def _elsewhere_cnn(input_shape=(28, 28, 1)) -> keras.Model:
-    """The keras-io mnist_convnet network, with Keras's own layer names, as someone would train it elsewhere."""
-    return keras.Sequential([keras.Input(input_shape), *([keras.layers.Reshape((28, 28, 1))] if len(input_shape) == 2
-                                                         else []),
-                             keras.layers.Conv2D(16, 3, activation="relu"), keras.layers.MaxPooling2D(2),
-                             keras.layers.Conv2D(32, 3, activation="relu"), keras.layers.MaxPooling2D(2),
-                             keras.layers.Flatten(), keras.layers.Dropout(0.5),
-                             keras.layers.Dense(10, activation="softmax")])
-
-
-@pytest.fixture(scope="module")
-def elsewhere(sample, tmp_path_factory) -> Path:
-    """A small CNN trained here the way a user trains one elsewhere (plain fit), saved as .keras."""
-    model = _elsewhere_cnn()
-    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(sample.x_train[..., None] / 255.0, sample.y_train, epochs=5, batch_size=64, verbose=0)
-    path = tmp_path_factory.mktemp("elsewhere") / "mnist_convnet.keras"
-    model.save(path)
-    return path
-
-
 @pytest.fixture
 def marker(tmp_path, monkeypatch) -> Path:
     path = tmp_path / "code-ran"
@@ -171,8 +150,8 @@ def test_a_model_trained_elsewhere_becomes_a_run_like_any_other(elsewhere, sampl
         record.test.accuracy, abs=1e-6)
 
 
-def test_a_model_of_28x28_images_without_a_channel_axis_is_adapted(sample, tmp_path):
-    flat = _elsewhere_cnn(input_shape=(28, 28))
+def test_a_model_of_28x28_images_without_a_channel_axis_is_adapted(sample, tmp_path, elsewhere_cnn):
+    flat = elsewhere_cnn(input_shape=(28, 28))
     path = tmp_path / "flat.keras"
     flat.save(path)
     model = load_keras_model(path)
