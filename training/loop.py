@@ -1,7 +1,8 @@
 """Train the CNN: ``train(hp, data, on_progress, stop) -> TrainResult``.
 
 Plain ``model.fit`` with one callback that reports progress a few times per epoch, stops between
-batches when asked, and ends the run on a NaN loss. Used by the CLI and the Train page alike.
+batches when asked, ends the run on a NaN loss, and shows the network to a snapshot recorder after every
+batch (``training.snapshots``: the Train page's Watch it learn). Used by the CLI and the Train page alike.
 """
 
 from __future__ import annotations

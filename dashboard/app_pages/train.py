@@ -33,6 +33,8 @@ MESSAGE_KEY = "train_message"  # a (kind, text) message for the next run of the 
 ARCHITECTURE_HELP = ("MLP: dense layers only, it sees 784 unrelated pixels. LeNet-5: the classic 1998 convolutional "
                      "network. CNN: this project's conv blocks (the shipped model). Train one of each on the same "
                      "settings and compare them below.")
+PROBE_NOTE = ("Watch it learn follows the digit last drawn or uploaded in this browser as the run learns (it is kept "
+              "with the run, and everyone watching the run sees it), else an MNIST test digit.")
 PRESET_NOTES = {
     "Quick": "Quick: one pass over the 60,000 MNIST training images with a one-cycle learning rate and label "
              "smoothing — 99.2–99.4 % test accuracy on full MNIST in about 40 seconds in the training worker of a "
@@ -104,6 +106,7 @@ def settings(drawing_count: int) -> None:
                                              help="How many times each drawing is shown per epoch")
             label = "Add to the queue" if active_at_start else "Start training"
             submitted = st.form_submit_button(label, icon=":material/play_arrow:", type="primary")
+            st.caption(PROBE_NOTE)
         if submitted:
             submit(JobSpec(Hyperparams(**values), name, drawings_weight=weight if include else None))
             st.rerun()
