@@ -24,6 +24,7 @@ import os
 
 import streamlit as st
 
+from dashboard import login
 from dashboard.identity import client_address, client_is_local
 from dashboard.password import PasswordGate
 from training.limits import VisitorLimits
@@ -135,6 +136,9 @@ def admin_controls() -> None:
     admin = is_admin()
     with st.expander("Admin: unlocked" if admin else "Admin", icon=":material/admin_panel_settings:",
                      expanded=current != Mode.LOCKED):
+        failure = st.query_params.get(login.PARAM)
+        if current == Mode.LOGIN and failure in login.MESSAGES:
+            st.error(login.MESSAGES[login.Failure(failure)], icon=":material/error:")
         if current == Mode.PASSWORD and admin:
             st.caption("You can set the server default, delete models, learn from everyone's drawings and train "
                        "without visitor limits.")
@@ -148,9 +152,10 @@ def admin_controls() -> None:
         elif current == Mode.LOGIN and admin:
             st.caption(f"Logged in as {st.user.get('email')} (admin).")
             st.button("Log out", icon=":material/logout:", on_click=st.logout)
+        elif current == Mode.LOGIN and st.user.is_logged_in:  # log out to log in with another account
+            st.caption(f"Logged in as {st.user.get('email')}, which is not on the list of admins.")
+            st.button("Log out", icon=":material/logout:", on_click=st.logout)
         elif current == Mode.LOGIN:
-            if st.user.is_logged_in:
-                st.caption("This account is not on the list of admins.")
             st.button("Log in as admin", icon=":material/login:", on_click=st.login)
         else:
             st.info("This server is reachable from other computers and has no admin password, so setting the "

@@ -1,7 +1,8 @@
 """``streamlit run dashboard/server.py``: the dashboard and its service (``/api/predict``, ``/metrics``) on
 one port. Streamlit finds ``app`` below and serves the pages of ``streamlit_app.py`` next to the routes of
 ``dashboard/api.py``, and gives each browser the id cookie that ownership of runs and drawings rests on
-(``dashboard/identity.py``). ``streamlit run dashboard/streamlit_app.py`` still serves the pages alone.
+(``dashboard/identity.py``), and turns a failed ``st.login`` into a sentence on the Train page
+(``dashboard/login.py``). ``streamlit run dashboard/streamlit_app.py`` still serves the pages alone.
 
 The start is quiet: the terminal shows the URL and what matters, none of TensorFlow's C++ log lines."""
 
@@ -43,5 +44,6 @@ from starlette.middleware import Middleware  # noqa: E402
 
 from dashboard.api import ROUTES  # noqa: E402
 from dashboard.identity import BrowserCookie  # noqa: E402
+from dashboard.login import LoginOutcome  # noqa: E402
 
-app = st.App("streamlit_app.py", routes=ROUTES, middleware=[Middleware(BrowserCookie)])
+app = st.App("streamlit_app.py", routes=ROUTES, middleware=[Middleware(BrowserCookie), Middleware(LoginOutcome)])
