@@ -102,6 +102,17 @@ class Adversarial:
                 "original_probabilities": [float(p) for p in self.before]}
 
 
+def logits_of(model: keras.Model):
+    """x → the output layer's logits. The gradient is taken through logits, not the softmax's probabilities: for a
+    confident model the target's probability underflows to 0 in float32, and its gradient with it (the attack
+    would never start). A model whose last layer is not a softmax Dense gets the log of its outputs instead."""
+    last = model.layers[-1]
+    if isinstance(last, keras.layers.Dense) and last.activation is keras.activations.softmax:
+        hidden = keras.Model(model.inputs, last.input)
+        return lambda x: tf.matmul(hidden([x], training=False), last.kernel) + last.bias  # ([x]: its inputs are a list)
+    return lambda x: tf.math.log(model(x, training=False) + 1e-30)
+
+
 class Attacker:
     """Targeted PGD on one model; every step is a ``tf.function`` traced once per norm and variant (no
     AutoGraph: plain tensor code, see model/inference.py), never ``model.predict``. Safe to share."""
@@ -117,15 +128,15 @@ class Attacker:
         probabilities at x)."""
         key = (norm, only_add_ink)
         if key not in self._steps:
-            model = self.model
+            logits_of_x = logits_of(self.model)
 
             def step(x, x0, targets, budgets, sizes):
                 with tf.GradientTape() as tape:
                     tape.watch(x)
-                    probabilities = model(x, training=False)
-                    picked = tf.gather(probabilities, targets, axis=1, batch_dims=1)
-                    loss = -tf.reduce_sum(tf.math.log(picked + 1e-12))  # the target's cross-entropy
+                    logits = logits_of_x(x)
+                    loss = tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(targets, logits))
                 grad = tape.gradient(loss, x)
+                probabilities = tf.nn.softmax(logits)
                 per_image = (-1, 1, 1, 1)
                 if norm is Norm.LINF:
                     moved = x - tf.reshape(sizes, per_image) * tf.sign(grad)
