@@ -75,10 +75,12 @@ def the_drawing() -> tuple[ChosenInput, Prediction] | None:
 def model_name(version: Version) -> str:
     """A model as the charts and tables name it: its id and architecture."""
     try:
-        architecture = hyperparams_of(session.store().get(version[0]).meta).architecture
+        meta = session.store().get(version[0]).meta
     except ModelFileError:
         return version[0]
-    return f"{version[0]} ({architecture})"
+    if "hyperparams" not in meta:  # a model trained elsewhere: its architecture is not on record
+        return version[0]
+    return f"{version[0]} ({hyperparams_of(meta).architecture})"
 
 
 def chosen_models(key: str) -> list[Version]:
