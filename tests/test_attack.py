@@ -94,3 +94,10 @@ def test_the_command_line_says_what_is_wrong(tmp_path):
     done = run_module("model.attack", str(blank), "--target", "1")
     assert done.returncode == 1 and "no ink" in json.loads(done.stdout)["error"]
     assert run_module("model.attack", str(blank), "--target", "12").returncode == 2  # argparse: not a digit
+
+
+def test_a_model_ending_in_its_own_softmax_layer_is_attacked_through_its_outputs(drawings):
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10),
+                              keras.layers.Softmax()])
+    result = Attacker(model).attack(drawings[:1], [int(np.argmin(model(drawings[:1, :, :, None])[0]))], Norm.L2)[0]
+    assert result.reached and result.distance <= Norm.L2.default_budget
