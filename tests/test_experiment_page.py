@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.session import INPUT_KEY, CurrentInput
+from dashboard.session import INPUT_KEY, MODEL_KEY, CurrentInput
 from harness.synthetic_drawings import compose_number, stroke_digit
 from model.attack import Norm
 from model.preprocess import Stage
 from model.store import ModelStore
 from training.hyperparams import Hyperparams
 from training.sweeps import Sweep
+from training.uploads import add_uploaded_model
 
 SECTIONS = ["1 · The replaced service's input and ours", "2 · Switch off a stage of our preprocessing",
             "3 · Shift, scale, rotate, re-stroke: how far does it hold?", "4 · Fool the network",
@@ -101,3 +102,14 @@ def test_fool_it_then_a_budget_too_small_then_compare_the_models(experiment):
     assert list(table["model"]) == ["default (cnn)"]
     assert float(table["smallest L2 budget"][0]) > 0.08
 
+
+
+def test_a_model_trained_elsewhere_is_experimented_on_like_any_run(experiment, elsewhere, sample):
+    uploaded = add_uploaded_model(ModelStore(), elsewhere, "mnist_convnet.keras", sample)
+    experiment.session_state[MODEL_KEY] = uploaded.id
+    at = drawn(experiment, stroke_digit(2))
+    at.button(key="experiment_run_sweep").click().run()
+    assert {row["model"] for row in curves(at, "accuracy")} == {f"{uploaded.id} (uploaded)", "default (cnn)"}
+    at.button(key="fool_compare").click().run()
+    assert not at.exception and len(at.dataframe[0].value) == 2
+    assert [s for s in at.success if s.value.startswith("Read as a")] or at.warning

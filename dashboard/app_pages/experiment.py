@@ -78,7 +78,9 @@ def model_name(version: Version) -> str:
         meta = session.store().get(version[0]).meta
     except ModelFileError:
         return version[0]
-    if "hyperparams" not in meta:  # a model trained elsewhere: its architecture is not on record
+    if meta.get("uploaded"):  # trained elsewhere: its architecture is not on record
+        return f"{version[0]} (uploaded)"
+    if "hyperparams" not in meta:
         return version[0]
     return f"{version[0]} ({hyperparams_of(meta).architecture})"
 
