@@ -113,6 +113,16 @@ def browser():
         chromium.close()
 
 
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    """The dashboard served as a user starts it, on a free port with a data directory of its own, for one test
+    module's Chromium sessions (a module that needs other settings defines its own)."""
+    from harness.browser import running_app
+
+    with running_app({"DIGITS_DATA_DIR": str(tmp_path_factory.mktemp("app-data"))}) as url:
+        yield url
+
+
 @pytest.fixture(scope="session")
 def mlp(sample):
     """An MLP trained for one short pass over the bundled sample (seconds): a second, very different network."""
