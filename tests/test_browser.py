@@ -64,7 +64,7 @@ def test_upload_a_photo_of_a_digit(page, tmp_path):
 
 
 def test_every_page_opens_without_an_exception(page):
-    for name in ("Inspect", "Train", "My drawings", "Draw"):
+    for name in ("Inspect", "Experiment", "Train", "My drawings", "Draw"):
         page.get_by_role("link", name=name, exact=True).click()
         expect(page.get_by_role("heading", level=1)).to_be_visible(timeout=TIMEOUT)
         expect(page.get_by_test_id("stException")).to_have_count(0)

@@ -5,6 +5,7 @@ the API, the training worker the server starts and the command lines — all und
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import urllib.error
@@ -67,6 +68,8 @@ def test_the_server_its_pages_api_and_worker_connect_to_nothing_but_loopback(bro
         page.get_by_role("link", name="Inspect", exact=True).click()
         expect(page.get_by_test_id("stImageCaption").filter(has_text="Model input").first).to_be_visible(
             timeout=TIMEOUT)
+        page.get_by_role("link", name="Experiment", exact=True).click()
+        expect(page.get_by_text(re.compile(r"^Changed: L∞ distance"))).to_be_visible(timeout=TIMEOUT)
         page.get_by_role("link", name="My drawings", exact=True).click()
         expect(page.get_by_role("heading", level=1)).to_have_text("My drawings", timeout=TIMEOUT)
         page.get_by_role("link", name="Train", exact=True).click()  # a run trains in the worker the server starts
