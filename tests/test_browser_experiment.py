@@ -7,17 +7,11 @@ import re
 
 import pytest
 
-from harness.browser import CANVAS, draw_digit, running_app
+from harness.browser import CANVAS, draw_digit
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 TIMEOUT = 60_000
-
-
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    with running_app({"DIGITS_DATA_DIR": str(tmp_path_factory.mktemp("app-data"))}) as url:
-        yield url
 
 
 def test_each_experiment_on_a_drawing(browser, app_url):
