@@ -123,6 +123,32 @@ def app_url(tmp_path_factory):
         yield url
 
 
+@pytest.fixture
+def drew(browser, app_url):
+    """``drew(3, "Inspect")``: a new Chromium session on ``app_url`` that drew the digit on the Draw page, saw it
+    read, and opened the page named; each session is checked for exceptions and closed after the test."""
+    from playwright.sync_api import expect
+
+    from harness.browser import CANVAS, draw_digit
+
+    pages = []
+
+    def open_(digit: int, page_name: str):
+        page = browser.new_context(viewport={"width": 1300, "height": 1000}).new_page()
+        pages.append(page)
+        page.goto(app_url)
+        page.locator(CANVAS).wait_for(timeout=60_000)
+        draw_digit(page, digit)
+        expect(page.get_by_test_id("stMetricValue")).to_have_text(str(digit), timeout=60_000)
+        page.get_by_role("link", name=page_name, exact=True).click()
+        return page
+
+    yield open_
+    for page in pages:
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+        page.context.close()
+
+
 @pytest.fixture(scope="session")
 def mlp(sample):
     """An MLP trained for one short pass over the bundled sample (seconds): a second, very different network."""

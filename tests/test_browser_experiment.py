@@ -7,21 +7,13 @@ import re
 
 import pytest
 
-from harness.browser import CANVAS, draw_digit
-
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 TIMEOUT = 60_000
 
 
-def test_each_experiment_on_a_drawing(browser, app_url):
-    context = browser.new_context(viewport={"width": 1300, "height": 1000})
-    page = context.new_page()
-    page.goto(app_url)
-    page.locator(CANVAS).wait_for(timeout=60_000)
-    draw_digit(page, 3)
-    expect(page.get_by_test_id("stMetricValue")).to_have_text("3", timeout=TIMEOUT)
-    page.get_by_role("link", name="Experiment", exact=True).click()
+def test_each_experiment_on_a_drawing(drew):
+    page = drew(3, "Experiment")
     expect(page.get_by_role("heading", name="1 · The replaced service's input and ours")).to_be_visible(timeout=TIMEOUT)
     expect(page.get_by_text("Ours: cropped, fitted to 20 px, centred")).to_be_visible()
 
@@ -49,5 +41,3 @@ def test_each_experiment_on_a_drawing(browser, app_url):
     compare.scroll_into_view_if_needed()
     compare.click()
     expect(page.get_by_test_id("stDataFrame")).to_be_visible(timeout=120_000)
-    expect(page.get_by_test_id("stException")).to_have_count(0)
-    context.close()

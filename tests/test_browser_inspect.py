@@ -7,26 +7,16 @@ import re
 
 import pytest
 
-from harness.browser import CANVAS, draw_digit
-
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 TIMEOUT = 30_000
 
 
 @pytest.fixture
-def inspect_page(browser, app_url):
-    context = browser.new_context(viewport={"width": 1300, "height": 1000})
-    page = context.new_page()
-    page.goto(app_url)
-    page.locator(CANVAS).wait_for(timeout=60_000)
-    draw_digit(page, 3)
-    expect(page.get_by_test_id("stMetricValue")).to_have_text("3", timeout=TIMEOUT)
-    page.get_by_role("link", name="Inspect", exact=True).click()
+def inspect_page(drew):
+    page = drew(3, "Inspect")
     expect(page.get_by_role("heading", name="3 · How a unit computes")).to_be_visible(timeout=60_000)
-    yield page
-    expect(page.get_by_test_id("stException")).to_have_count(0)
-    context.close()
+    return page
 
 
 def number(page, label: str) -> int:
