@@ -83,6 +83,10 @@ def test_a_snapshot_and_a_probe_survive_storage_and_thinning_drops_rows(tmp_path
     assert len(snapshot.to_bytes()) < 20_000, "compact: a run's ~100 snapshots stay a few MB"
     with pytest.raises(JobError, match="no snapshot 1"):
         jobs.snapshot(job.id, 1)
+    newer = jobs.add(JobSpec(SMALL))
+    jobs.add_snapshot(newer.id, 0, mlp, [])
+    jobs.forget_snapshots(keep_runs=1)
+    assert jobs.snapshot_marks(job.id) == [] and jobs.snapshot_marks(newer.id) == [(0, 0)], "only the newest run's"
 
 
 def test_the_worker_records_snapshots_of_the_drawing_the_run_was_started_with(queue, sample):

@@ -322,6 +322,12 @@ class JobStore:
                        (job_id, seq, snapshot.images_seen, snapshot.to_bytes()))
             db.executemany("DELETE FROM snapshots WHERE job_id = ? AND seq = ?", [(job_id, d) for d in dropped])
 
+    def forget_snapshots(self, keep_runs: int) -> None:
+        """Drop the snapshots of all jobs but the newest ``keep_runs`` that have some (older runs lose their replay)."""
+        with self._connect() as db:
+            db.execute("DELETE FROM snapshots WHERE job_id NOT IN "
+                       "(SELECT DISTINCT job_id FROM snapshots ORDER BY job_id DESC LIMIT ?)", (keep_runs,))
+
     def end(self, job_id: int, state: JobState, outcome: JobOutcome | None = None, error: str | None = None) -> None:
         """Record how a running job ended."""
         self._update("UPDATE jobs SET state = ?, ended = ?, outcome = ?, error = ? WHERE id = ? AND state = ?",

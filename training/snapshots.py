@@ -33,6 +33,8 @@ MAX_SNAPSHOTS = 100
 """Snapshots kept per run; even, so that thinning keeps both the first and the newest."""
 SHOWN = 16
 """Filters (or dense units) and feature maps kept per snapshot: the first ones, the same in every snapshot."""
+RUNS_WITH_SNAPSHOTS = 100
+"""Runs whose snapshots are kept (the newest): a run's are a megabyte or two, so the job records stay bounded."""
 PROBE_INDEX = 0
 """The MNIST test digit probed when the run was started without a drawing."""
 

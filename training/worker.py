@@ -37,7 +37,7 @@ from training.loop import train
 from training.metrics import misclassified
 from training.queue import TrainingQueue, WorkerLock
 from training.runs import record_run
-from training.snapshots import SnapshotRecorder, decode_probe, default_probe
+from training.snapshots import RUNS_WITH_SNAPSHOTS, SnapshotRecorder, decode_probe, default_probe
 
 POLL_S = 0.5
 """How long an idle worker waits before looking at the queue again."""
@@ -121,6 +121,7 @@ class Worker:
         on_progress = functools.partial(jobs.add_progress, record.id)
         probe = decode_probe(spec.probe) if spec.probe is not None else default_probe(self.data)
         snapshots = SnapshotRecorder(probe, functools.partial(jobs.add_snapshot, record.id))
+        jobs.forget_snapshots(RUNS_WITH_SNAPSHOTS)
         report = drawings = None
         if spec.drawings_weight is not None:
             drawings = LabelledDrawings(*DrawingStore(default_path(self.queue.root)).arrays(spec.drawings_owner),
