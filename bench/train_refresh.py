@@ -53,7 +53,7 @@ class Round:
 
 def run_round(name: str, sessions: int, seconds: float) -> Round:
     with tempfile.TemporaryDirectory() as data:
-        os.environ.update(DIGITS_DATA_DIR=data, DIGITS_MNIST_NO_DOWNLOAD="1", DIGITS_WORKER_IDLE_EXIT="1")
+        os.environ.update(DIGITS_DATA_DIR=data, DIGITS_WORKER_IDLE_EXIT="1")
         queue = TrainingQueue()
         job = queue.submit(JobSpec(LONG_RUN, "bench"))  # and starts a worker for this data directory
         env = {"BENCH_WITHOUT_SNAPSHOTS": "1"} if name == "without" else {}
