@@ -36,7 +36,7 @@ def test_predict_exits_zero_when_all_files_read_and_two_for_a_bad_model(tmp_path
     bad_model = tmp_path / "bad.keras"
     bad_model.write_text("nope")
     failed = run_module("model.predict", "--model", str(bad_model), str(one))
-    assert failed.returncode == 2 and "bad.keras: damaged" in failed.stderr
+    assert failed.returncode == 2 and "bad.keras: not a Keras model file" in failed.stderr
 
 
 def test_train_saves_a_run_and_evaluate_reads_it(tmp_path):
