@@ -58,11 +58,13 @@ def _pictures(_jobs: JobStore, path: str, job_id: int, seq: int) -> SnapshotPict
                             png_data_url(weight_sheet(snapshot.weights)), weights_caption, maps, maps_caption)
 
 
-def _show(pictures: SnapshotPictures, job: JobRecord) -> None:
+def _show(pictures: SnapshotPictures, job: JobRecord, where: str) -> None:
     """The probe and its probabilities, the first layer's filters, their feature maps: side by side, the pictures
-    enlarged by the browser."""
-    section = st.container(key=KEY)
-    section.html(PIXELATED.format(key=KEY))
+    enlarged by the browser. ``where`` tells the live section from the replay: both are on the page while a run
+    trains and the last one's results are shown, and element keys must differ."""
+    key = f"{KEY}-{where}"
+    section = st.container(key=key)
+    section.html(PIXELATED.format(key=key))
     probe, weights, maps = section.columns([1, 1, 1.4])
     origin = "a drawing from the Draw page" if job.spec.probe is not None else "an MNIST test digit"
     probe.image(pictures.probe, caption=f"Probe: {origin}", width=112)
@@ -95,7 +97,7 @@ def live(jobs: JobStore, job: JobRecord) -> None:
         pictures = _pictures(jobs, str(jobs.path), job.id, jobs.snapshot_marks(job.id)[-1][0])
     st.caption(f"After {pictures.images_seen:,} training images (a new snapshot every {EVERY_IMAGES}, then less "
                "often as the run goes on): the probe's probabilities, the first layer and what it sees.")
-    _show(pictures, job)
+    _show(pictures, job, "live")
 
 
 @st.fragment
@@ -108,4 +110,4 @@ def replay(jobs: JobStore, job: JobRecord) -> None:
     st.markdown(f"#### {TITLE}")
     seq = st.select_slider("Replay the run: training images seen", options=list(marks), value=max(marks),
                            format_func=lambda s: f"{marks[s]:,}", key=f"replay-{job.id}")
-    _show(_pictures(jobs, str(jobs.path), job.id, seq), job)
+    _show(_pictures(jobs, str(jobs.path), job.id, seq), job, "replay")
