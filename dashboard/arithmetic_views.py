@@ -314,8 +314,9 @@ def how_a_unit_computes(explainer: Explainer, prediction: Prediction) -> None:
 
 # ---------------------------------------------------------------- convolution, step by step
 
-def _kernel_choice(explainer: Explainer) -> tuple[np.ndarray, float, str, int | None]:
-    """(kernel, bias, description, padding the model uses or None) from the model, a preset or typed numbers."""
+def _kernel_choice(explainer: Explainer) -> tuple[np.ndarray, float, str, int | None] | None:
+    """(kernel, bias, description, padding the model uses or None) from the model, a preset or typed numbers;
+    None while the typed numbers are not a kernel."""
     kernels = conv_kernels(explainer.model)
     sources = ([OWN_KERNEL] if kernels else []) + list(PRESETS) + [TYPED]
     cols = st.columns([2, 1])
@@ -332,9 +333,9 @@ def _kernel_choice(explainer: Explainer) -> tuple[np.ndarray, float, str, int | 
                                  key="slide_typed", height=120)
         try:
             return parse_kernel(text), 0.0, "your kernel", None
-        except KernelError as exc:
+        except KernelError as exc:  # this section waits for a usable kernel; the rest of the page goes on
             st.error(f"That kernel can't be used: {exc}", icon=":material/block:")
-            st.stop()
+            return None
     return PRESETS[source], 0.0, source.lower(), None
 
 
@@ -361,7 +362,10 @@ def convolution_step_by_step(explainer: Explainer, prediction: Prediction) -> No
                "kernel element by element and adds the products up, one number of the output map. Choose the "
                "kernel, the stride and the padding; play it, or step with the slider.")
     image = prediction.preprocessed.image.astype(np.float64)
-    kernel, bias, described, own_padding = _kernel_choice(explainer)
+    choice = _kernel_choice(explainer)
+    if choice is None:
+        return
+    kernel, bias, described, own_padding = choice
     k = kernel.shape[0]
     cols = st.columns(3)
     stride = int(cols[0].number_input("Stride s", 1, 4, 1, key="slide_stride"))
@@ -375,7 +379,7 @@ def convolution_step_by_step(explainer: Explainer, prediction: Prediction) -> No
     side = full.shape[0]
     cols[2].markdown(f"Output **{side}×{side}**: ⌊(n + 2p − k) / s⌋ + 1 = ⌊(28 + 2·{padding} − {k}) / {stride}⌋ + 1 "
                      f"= {output_size(28, k, stride, padding)}")
-    if own_padding is not None:
+    if own_padding is not None and (stride, padding) == (1, own_padding):
         st.caption(f"With the model's own padding ({own_padding}) and stride (1) this is {described}'s pre-activation "
                    "map; the feature map shown above is it after batch norm (where the model has it) and the "
                    "activation.")

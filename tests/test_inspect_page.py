@@ -66,6 +66,7 @@ def test_a_unit_chosen_by_its_controls_and_the_sandbox(inspect):
     inspect.selectbox(key="slide_source").set_value("Type your own").run()
     inspect.text_area(key="slide_typed").set_value("1 x").run()
     assert any("write numbers" in e.value for e in inspect.error) and not inspect.exception
+    assert "7 · Where the model puts it: nearest training digits and a map" in [h.value for h in inspect.subheader]
 
 
 def test_every_layer_and_both_saliency_methods_render(inspect):
