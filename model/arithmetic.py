@@ -343,9 +343,14 @@ def unit_arithmetic(model: keras.Model, inputs: dict[str, np.ndarray], layer_nam
             softmax = _softmax_record(before)
         steps.append(Step(layer.name, operation, float(before[pick]), float(values[pick]), detail))
     activations = [s.operation for s in steps if s.operation not in ("batch_norm", "identity")]
+    if kind == "flatten" and x.ndim == 3:  # one moved value: the field of its place in the map before
+        _, row, col = terms[0].position
+        field = (receptive_field(model, layers[start - 1].name, row, col) if start > 0
+                 else (row, col, row + 1, col + 1))
+    else:
+        field = receptive_field(model, layer_name, *(position[1:] if target.is_spatial else ()))
     return UnitArithmetic(
-        layer=layer_name, anchor=anchor.name, kind=kind, unit=position,
-        receptive_field=receptive_field(model, layer_name, *(position[1:] if target.is_spatial else ())),
+        layer=layer_name, anchor=anchor.name, kind=kind, unit=position, receptive_field=field,
         terms=terms, sum=total, bias=bias, pre_activation=pre_activation, steps=steps,
         activation=activations[-1] if activations else "linear", value=float(values[pick]), softmax=softmax,
         **extra)

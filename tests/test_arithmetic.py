@@ -153,6 +153,16 @@ def test_receptive_field_of_the_first_layer_and_dense(predictor):
     assert receptive_field(predictor.model, "dense") == (0, 0, 28, 28)
 
 
+def test_a_flatten_unit_has_the_field_of_the_value_it_moves(predictor, sample):
+    x = images_to_input(sample.x_test[:1])
+    moved = Explainer(predictor.model).unit(x, "flatten", (3 * 7 * 64 + 4 * 64 + 5,))  # pool2 channel 5 at (3, 4)
+    assert moved.terms[0].position == (5, 3, 4)
+    assert moved.receptive_field == receptive_field(predictor.model, "pool2", 3, 4)
+    mlp = build_classifier(_config("mlp"))
+    pixel = Explainer(mlp).unit(x, "flatten", (4 * 28 + 17,))  # an MLP's flatten: one pixel of the input
+    assert pixel.receptive_field == (4, 17, 5, 18)
+
+
 def test_bad_units_and_layers_are_refused(predictor, sample):
     explainer, x = Explainer(predictor.model), images_to_input(sample.x_test[:1])
     for layer, unit, message in [("nope", (0,), "no layer named"), ("image", (0,), "no arithmetic"),
