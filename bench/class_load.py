@@ -1,0 +1,282 @@
+"""A class at the protocol level: N simulated students, each on a websocket of its own, replaying a real
+Chromium session's strokes on the Draw page, one every ~1.5 s — without a browser per student, so hundreds
+fit on the machine that serves them.
+
+At each run, one Chromium session draws a few digits (resetting the canvas after each) and its
+``/_stcore/stream`` frames are recorded, with the answer it was shown for every stroke
+(``harness/streamlit_protocol.py`` says what is recorded and what is made afresh per student). Then for each
+class size of ``--students`` the students connect (their page load is not measured), and draw ``--strokes``
+strokes each, starts jittered over one period. Per class size, one line:
+
+    p50 / p95    send → the run's script_finished (server-side latency), strokes answered in time
+    answered     answered within 10 s showing what the browser was shown (``wrong``: something else)
+    superseded   never answered itself, but the same student's later stroke was (its run may have been
+                 stopped half-way: ``ended early`` counts such runs, work the server threw away)
+    unanswered   neither, within 10 s
+    exceptions   exception elements the runs sent
+    CPU          the server's CPU per stroke, user + system of its process(es) from /proc, children (the
+                 training worker) excluded; and the ratio to the canvas-only page (``bench/canvas_only_app.py``,
+                 the yardstick) measured in the same run at the smallest class size
+    RSS          the server's resident memory before and after the class
+
+It starts its own servers (the dashboard and the canvas-only page, each on a free loopback port with a data
+directory of its own) unless given ``--url`` (replicas, nginx in front of them: pass ``--pids`` for CPU and RSS).
+``--train`` starts a Quick run from the Train page in Chromium while the class draws, as a teacher would
+(``bench/load.py``'s way; it is started again for a class size if the last one ended). Students are spread over
+worker processes (``--processes``, by default one per 100 students), lined up before the drawing starts.
+
+``--validate K`` first compares K real Chromium sessions drawing with ``bench/load.py``'s method against K
+students replaying the first of those sessions, on the same server. VALIDATION, measured on the 2-core machine
+with K = 5 (today's Draw page): see the README's benchmarks section.
+
+Run: ``python -m bench.class_load [--students 30,100,150,300] [--strokes 8] [--train] [--validate 5]
+[--url URL --pids PID,...]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import math
+import multiprocessing
+import os
+import queue
+import tempfile
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+from playwright.async_api import async_playwright
+from playwright.sync_api import sync_playwright
+
+from bench import load
+from harness.browser import CHROMIUM, CHROMIUM_ARGS, ROOT, running_server
+from harness.streamlit_protocol import Outcome, Recording, Tally, Transcript, record_digits, replay
+
+STUDENTS_PER_PROCESS = 100
+CANVAS_ONLY, DRAW = "canvas-only", "draw"
+SCRIPTS = {CANVAS_ONLY: "bench/canvas_only_app.py", DRAW: "dashboard/server.py"}
+
+
+@dataclass
+class Target:
+    """A page under load: where students connect, and the server processes whose CPU and memory are counted."""
+
+    name: str
+    url: str
+    pids: list[int]
+    recording: Recording | None = None
+
+
+@dataclass
+class ClassResult:
+    name: str
+    students: int
+    tally: Tally
+    cpu_s: float | None
+    rss_mb: tuple[float, float] | None
+
+    @property
+    def cpu_ms_per_stroke(self) -> float | None:
+        return None if self.cpu_s is None else 1000 * self.cpu_s / max(self.tally.strokes, 1)
+
+    def line(self, yardstick: ClassResult | None) -> str:
+        t = self.tally
+        p50, p95 = (f"{1000 * np.percentile(t.latencies_s, q):7.0f}" if t.latencies_s else "      -" for q in (50, 95))
+        cpu = "      -" if self.cpu_ms_per_stroke is None else f"{self.cpu_ms_per_stroke:7.1f}"
+        ratio = (f"{self.cpu_ms_per_stroke / yardstick.cpu_ms_per_stroke:5.2f}×"
+                 if yardstick and yardstick.cpu_ms_per_stroke and self.cpu_ms_per_stroke is not None else "     -")
+        rss = "-" if self.rss_mb is None else f"{self.rss_mb[0]:.0f} → {self.rss_mb[1]:.0f}"
+        o = t.outcomes
+        return (f"{self.name:<12}{self.students:5d} {t.strokes:6d} {p50} {p95} {o[Outcome.ANSWERED]:8d} "
+                f"{o[Outcome.WRONG]:5d} {o[Outcome.SUPERSEDED]:10d} {o[Outcome.UNANSWERED]:10d} "
+                f"{t.runs_ended_early:11d} {t.exceptions:10d} {cpu} {ratio}  {rss}")
+
+
+HEADER = ("page        students strokes  p50 ms  p95 ms answered wrong superseded unanswered ended early exceptions"
+          "  CPU ms ×canvas  RSS MB")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    return sum(load.cpu_seconds(pid) for pid in pids)
+
+
+def rss_mb(pids: list[int]) -> float:
+    return sum(load.rss_mb(pid) for pid in pids)
+
+
+def record(url: str, digits: list[int]) -> Recording:
+    """One Chromium session drawing ``digits`` on ``url`` (Playwright's sync API, as ``draw_digit`` is: call it
+    from a thread of its own when an event loop runs)."""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            return record_digits(browser, url, digits)
+        finally:
+            browser.close()
+
+
+_lineup: tuple[multiprocessing.Queue, multiprocessing.Event] | None = None
+
+
+def _join_lineup(ready: multiprocessing.Queue, go: multiprocessing.Event) -> None:
+    global _lineup
+    _lineup = ready, go
+
+
+async def _line_up() -> None:
+    """In a worker process, once its students are connected: say so, and wait for the others."""
+    ready, go = _lineup
+    ready.put(os.getpid())
+    await asyncio.to_thread(go.wait)
+
+
+def _students_worker(url: str, recording: Recording, students: int, strokes: int, period_s: float) -> Tally:
+    return asyncio.run(replay(url, recording, students, strokes, period_s, before_drawing=_line_up))
+
+
+def _await_lineup(ready: multiprocessing.Queue, futures: list[Future]) -> None:
+    """Until every worker has connected its students (raising what a worker raised, if one failed first)."""
+    lined_up = 0
+    while lined_up < len(futures):
+        try:
+            ready.get(timeout=1)
+            lined_up += 1
+        except queue.Empty:
+            for future in futures:
+                if future.done():
+                    future.result()
+
+
+def run_class(target: Target, students: int, args: argparse.Namespace) -> ClassResult:
+    """``students`` students drawing on ``target``, spread over worker processes; the server's CPU and memory
+    are read once all are connected and after the last answer."""
+    processes = args.processes or math.ceil(students / STUDENTS_PER_PROCESS)
+    shares = [students // processes + (i < students % processes) for i in range(processes)]
+    context = multiprocessing.get_context("spawn")
+    ready, go = context.Queue(), context.Event()
+    with ProcessPoolExecutor(processes, mp_context=context, initializer=_join_lineup,
+                             initargs=(ready, go)) as pool:
+        futures = [pool.submit(_students_worker, target.url, target.recording, share, args.strokes, args.period)
+                   for share in shares]
+        _await_lineup(ready, futures)
+        cpu, rss = cpu_seconds(target.pids), rss_mb(target.pids)
+        go.set()
+        tally = Tally()
+        for future in futures:
+            tally.add(future.result())
+    measured = bool(target.pids)
+    return ClassResult(target.name, students, tally, cpu_seconds(target.pids) - cpu if measured else None,
+                       (rss, rss_mb(target.pids)) if measured else None)
+
+
+async def validate(target: Target, browser, sessions: int, args: argparse.Namespace) -> None:
+    """``sessions`` Chromium sessions drawing with bench/load.py's method, then as many students replaying the
+    first of them, on one server: server CPU per stroke and send → script_finished side by side."""
+    chromium = load.Round("chromium")
+    transcripts = []
+    contexts = []
+    for _ in range(sessions):
+        context = await browser.new_context(viewport={"width": 1300, "height": 1000})
+        transcripts.append(Transcript())
+        context.on("page", transcripts[-1].attach)
+        contexts.append(context)
+    pages = await asyncio.gather(*(load.open_session(c, target.url) for c in contexts))
+    since = [t.sent for t in transcripts]
+    cpu = cpu_seconds(target.pids)
+    await asyncio.gather(*(load.draw(page, args.strokes, args.period, i * args.period / sessions, chromium)
+                           for i, page in enumerate(pages)))
+    chromium.cpu_s = cpu_seconds(target.pids) - cpu
+    for context in contexts:
+        await context.close()
+    browser_tally = Tally(latencies_s=[x for t, s in zip(transcripts, since) for x in t.latencies_s(s)])
+    browser_tally.outcomes[Outcome.ANSWERED] = len(chromium.latencies_ms)
+    browser_tally.outcomes[Outcome.UNANSWERED] = chromium.unanswered
+    browser_tally.exceptions = chromium.exceptions
+    replayed = Target(target.name, target.url, target.pids, transcripts[0].recording())
+    results = [ClassResult("chromium", sessions, browser_tally, chromium.cpu_s, None),
+               await asyncio.to_thread(run_class, replayed, sessions, args)]
+    results[1].name = "replayed"
+    print(f"validation: {sessions} Chromium sessions vs {sessions} students replaying the first, "
+          f"{args.strokes} strokes each (Chromium's page-updated latency: {chromium.line()})")
+    print(HEADER)
+    for result in results:
+        print(result.line(results[0]))
+
+
+async def ensure_training(context, url: str, trainer):
+    """The teacher's Train page with a run training: a Quick run started afresh if none is (any more)."""
+    if trainer is not None and await trainer.get_by_text("Epoch ").count():
+        return trainer
+    if trainer is not None:
+        await trainer.close()
+    return await load.start_training(context, url)
+
+
+async def sweep(args: argparse.Namespace) -> None:
+    students = [int(n) for n in args.students.split(",")]
+    with contextlib.ExitStack() as servers:
+        if args.url:
+            targets = [Target(DRAW, args.url, [int(p) for p in args.pids.split(",") if p])]
+        else:
+            targets = []
+            for name in ([CANVAS_ONLY] if args.baseline else []) + [DRAW]:
+                data = servers.enter_context(tempfile.TemporaryDirectory())
+                env = {"DIGITS_DATA_DIR": data, "DIGITS_MNIST_DIR": args.mnist}
+                url, server = servers.enter_context(running_server(env, script=SCRIPTS[name]))
+                targets.append(Target(name, url, [server.pid]))
+        digits = [int(d) for d in args.digits.split(",")]
+        for target in targets:
+            started = time.monotonic()
+            target.recording = await asyncio.to_thread(record, target.url, digits)
+            print(f"{target.name}: recorded {len(target.recording.strokes)} strokes of one Chromium session on "
+                  f"{target.url} in {time.monotonic() - started:.0f} s", flush=True)
+        draw = targets[-1]
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            if args.validate:
+                await validate(draw, browser, args.validate, args)
+            teacher, trainer = await browser.new_context(), None
+            print(f"{args.strokes} strokes per student, one every {args.period} s"
+                  f"{', a Quick run training' if args.train else ''}")
+            print(HEADER, flush=True)
+            yardstick = None
+            if targets[0].name == CANVAS_ONLY:
+                yardstick = await asyncio.to_thread(run_class, targets[0], min(students), args)
+                print(yardstick.line(yardstick), flush=True)
+            for n in students:
+                if args.train:
+                    trainer = await ensure_training(teacher, draw.url, trainer)
+                result = await asyncio.to_thread(run_class, draw, n, args)
+                print(result.line(yardstick), flush=True)
+            if trainer is not None:
+                print(f"  (training was {'still running' if await trainer.get_by_text('Epoch ').count() else 'over'}"
+                      " when the last class ended)")
+            await browser.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", default="30,100,150,300", help="class sizes, one line each")
+    parser.add_argument("--strokes", type=int, default=8, help="strokes per student")
+    parser.add_argument("--period", type=float, default=1.5, help="seconds between one student's strokes")
+    parser.add_argument("--digits", default="3,7,2,5", help="what the recorded Chromium session draws")
+    parser.add_argument("--train", action="store_true", help="a Quick run trains while the class draws")
+    parser.add_argument("--validate", type=int, default=0, metavar="K",
+                        help="first compare K Chromium sessions with K replayed students")
+    parser.add_argument("--url", help="a running dashboard (or nginx in front of replicas) instead of our own")
+    parser.add_argument("--pids", default="", help="with --url: the server processes whose CPU and RSS count")
+    parser.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=True,
+                        help="the canvas-only page too, for the CPU ratio (not with --url)")
+    parser.add_argument("--processes", type=int, default=0,
+                        help=f"worker processes for the students (default: one per {STUDENTS_PER_PROCESS})")
+    shared_mnist = ROOT.parent / "shared/data/mnist"
+    parser.add_argument("--mnist", default=os.environ.get("DIGITS_MNIST_DIR") or
+                        (str(shared_mnist) if shared_mnist.is_dir() else ""), help="training data for --train")
+    asyncio.run(sweep(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
