@@ -77,6 +77,7 @@ class ClassResult:
     tally: Tally
     cpu_s: float | None
     rss_mb: tuple[float, float] | None
+    generator_cpu_s: float | None = None  # the load generator's own CPU, to show it stays light
 
     @property
     def cpu_ms_per_stroke(self) -> float | None:
@@ -89,14 +90,16 @@ class ClassResult:
         ratio = (f"{self.cpu_ms_per_stroke / yardstick.cpu_ms_per_stroke:5.2f}×"
                  if yardstick and yardstick.cpu_ms_per_stroke and self.cpu_ms_per_stroke is not None else "     -")
         rss = "-" if self.rss_mb is None else f"{self.rss_mb[0]:.0f} → {self.rss_mb[1]:.0f}"
+        generator = ("    -" if self.generator_cpu_s is None
+                     else f"{1000 * self.generator_cpu_s / max(t.strokes, 1):5.1f}")
         o = t.outcomes
         return (f"{self.name:<12}{self.students:5d} {t.strokes:6d} {p50} {p95} {o[Outcome.ANSWERED]:8d} "
                 f"{o[Outcome.WRONG]:5d} {o[Outcome.SUPERSEDED]:10d} {o[Outcome.UNANSWERED]:10d} "
-                f"{t.runs_ended_early:11d} {t.exceptions:10d} {cpu} {ratio}  {rss}")
+                f"{t.runs_ended_early:11d} {t.exceptions:10d} {cpu} {ratio} {generator}  {rss}")
 
 
 HEADER = ("page        students strokes  p50 ms  p95 ms answered wrong superseded unanswered ended early exceptions"
-          "  CPU ms ×canvas  RSS MB")
+          "  CPU ms ×canvas gen ms  RSS MB")
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -119,6 +122,7 @@ def record(url: str, digits: list[int]) -> Recording:
 
 
 _lineup: tuple[multiprocessing.Queue, multiprocessing.Event] | None = None
+_cpu_at_go = 0.0  # this worker process's CPU time when the drawing started
 
 
 def _join_lineup(ready: multiprocessing.Queue, go: multiprocessing.Event) -> None:
@@ -128,13 +132,18 @@ def _join_lineup(ready: multiprocessing.Queue, go: multiprocessing.Event) -> Non
 
 async def _line_up() -> None:
     """In a worker process, once its students are connected: say so, and wait for the others."""
+    global _cpu_at_go
     ready, go = _lineup
     ready.put(os.getpid())
     await asyncio.to_thread(go.wait)
+    _cpu_at_go = time.process_time()
 
 
-def _students_worker(url: str, recording: Recording, students: int, strokes: int, period_s: float) -> Tally:
-    return asyncio.run(replay(url, recording, students, strokes, period_s, before_drawing=_line_up))
+def _students_worker(url: str, recording: Recording, students: int, strokes: int,
+                     period_s: float) -> tuple[Tally, float]:
+    """One worker process's share of the class: its tally, and the CPU it spent from the start of the drawing."""
+    tally = asyncio.run(replay(url, recording, students, strokes, period_s, before_drawing=_line_up))
+    return tally, time.process_time() - _cpu_at_go
 
 
 def _await_lineup(ready: multiprocessing.Queue, futures: list[Future]) -> None:
@@ -164,12 +173,14 @@ def run_class(target: Target, students: int, args: argparse.Namespace) -> ClassR
         _await_lineup(ready, futures)
         cpu, rss = cpu_seconds(target.pids), rss_mb(target.pids)
         go.set()
-        tally = Tally()
+        tally, generator_cpu_s = Tally(), 0.0
         for future in futures:
-            tally.add(future.result())
+            share, share_cpu_s = future.result()
+            tally.add(share)
+            generator_cpu_s += share_cpu_s
     measured = bool(target.pids)
     return ClassResult(target.name, students, tally, cpu_seconds(target.pids) - cpu if measured else None,
-                       (rss, rss_mb(target.pids)) if measured else None)
+                       (rss, rss_mb(target.pids)) if measured else None, generator_cpu_s)
 
 
 async def validate(target: Target, browser, sessions: int, args: argparse.Namespace) -> None:

@@ -48,7 +48,7 @@ NO_XSRF_TOKEN = "PLACEHOLDER_AUTH_TOKEN"  # what the browser sends where that co
 ANSWER_ELEMENTS = frozenset({"metric", "vega_lite_chart", "plotly_chart", "echarts_chart", "dataframe", "table"})
 """The element types that show a prediction (the digit, its probabilities); the rest of the page is not compared."""
 ANSWER_TIMEOUT_S = 10.0
-LOAD_TIMEOUT_S = 180.0  # a page load's first run (the model's first load) may take long on a busy machine
+LOAD_TIMEOUT_S = 180.0  # connecting and a page load (the model's first load; a server busy with a class) may be slow
 RESET_TITLE = "Reset canvas & history"  # the canvas toolbar's instant reset (one rerun, the empty canvas)
 
 Answer = tuple[bytes, ...]
@@ -261,16 +261,16 @@ class Student:
     async def connect(self) -> None:
         """Fetch the page (the cookies), open the websocket as the browser does, send the page load and wait
         for its run (the first run loads the model: not a stroke's cost)."""
-        async with httpx.AsyncClient(trust_env=False) as http:
+        async with httpx.AsyncClient(trust_env=False, timeout=LOAD_TIMEOUT_S) as http:
             response = await http.get(f"{self.url}/")
             response.raise_for_status()
         cookies = dict(response.cookies.items())
         origin = httpx.URL(self.url)
         self._websocket = await connect(
-            f"ws{self.url.removeprefix('http')}{STREAM_PATH}", proxy=None, ping_interval=None, max_size=None,
-            origin=f"{origin.scheme}://{origin.netloc.decode()}", subprotocols=["streamlit",
-                                                                               cookies.get(XSRF_COOKIE, NO_XSRF_TOKEN)],
-            additional_headers={"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())})
+            f"ws{self.url.removeprefix('http')}{STREAM_PATH}", origin=f"{origin.scheme}://{origin.netloc.decode()}",
+            subprotocols=["streamlit", cookies.get(XSRF_COOKIE, NO_XSRF_TOKEN)],
+            additional_headers={"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())},
+            proxy=None, ping_interval=None, max_size=None, open_timeout=LOAD_TIMEOUT_S)
         self._listener = asyncio.create_task(self._listen())
         await self._websocket.send(self.recording.load)
         await asyncio.wait_for(self._until(lambda: self._runs > 0), LOAD_TIMEOUT_S)
