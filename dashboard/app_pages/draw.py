@@ -50,7 +50,11 @@ st.container(key="page_intro").caption(
 
 
 def pen_and_ink() -> tuple[int, str, str]:
-    """(pen width, ink colour, paper colour) as chosen under the canvas."""
+    """(pen width, ink colour, paper colour), chosen in a toolbar above the canvas.
+
+    Outside the canvas's fragment: a stroke reruns only the fragment, and every element in it is rebuilt and sent
+    to the browser again on every stroke, so what a stroke does not change stays out (changing the pen reruns the
+    page, which hands the fragment the new pen)."""
     pen, style = st.columns([1, 1])
     width = pen.slider("Pen width", 4, 40, 18, key="pen_width")
     ink, paper = INK_STYLES[style.selectbox("Ink", list(INK_STYLES), key="ink_style")]
@@ -58,16 +62,13 @@ def pen_and_ink() -> tuple[int, str, str]:
 
 
 @st.fragment
-def number_area() -> None:
+def number_area(width: int, ink: str, paper: str) -> None:
     """A wide canvas for a whole number (as wide as a phone's screen, on a phone): the ink is cut into digits and
     each is read like a single one."""
-    canvas_slot = st.container()  # above the pen controls, as in digit mode
-    width, ink, paper = pen_and_ink()
     canvas_width, canvas_height = PHONE_NUMBER_CANVAS if on_phone() else NUMBER_CANVAS
-    with canvas_slot:
-        canvas = st_canvas(stroke_width=width, stroke_color=ink, background_color=paper, height=canvas_height,
-                           width=canvas_width, return_image_data=True, key=f"number-canvas-{paper or 'white'}")
-        st.caption("Write a number of any length, digits side by side; the bin in the canvas's toolbar clears it.")
+    canvas = st_canvas(stroke_width=width, stroke_color=ink, background_color=paper, height=canvas_height,
+                       width=canvas_width, return_image_data=True, key=f"number-canvas-{paper or 'white'}")
+    st.caption("Write a number of any length, digits side by side; the bin in the canvas's toolbar clears it.")
     if canvas.image_data is not None:
         strokes = (canvas.json_data or {}).get("objects")
         session.set_current_input(canvas.image_data if strokes else None, "canvas", is_number=True)
@@ -76,21 +77,18 @@ def number_area() -> None:
 
 
 @st.fragment
-def drawing_area() -> None:
+def drawing_area(width: int, ink: str, paper: str) -> None:
     """Canvas and answer in one fragment, so a stroke reruns only this, not the whole page."""
     left, right = st.columns([1, 1], gap="large")
     with left:
         answer_line = st.container(key="phone_answer")  # shown on phones only (PHONE_CSS): the answer in view
-        canvas_slot = st.container()  # the canvas goes above the pen controls, which must be read first
-        width, ink, paper = pen_and_ink()
         key = f"canvas-{paper or 'white'}"
         if key not in st.session_state:  # a fresh canvas (first visit or back from another page): restore strokes
             st.session_state[INITIAL_KEY] = st.session_state.get(STROKES_KEY)
-        with canvas_slot:
-            canvas = st_canvas(stroke_width=width, stroke_color=ink, background_color=paper, height=CANVAS_SIDE,
-                               width=CANVAS_SIDE, return_image_data=True,
-                               initial_drawing=st.session_state[INITIAL_KEY], key=key)
-        if canvas_slot.button("Clear", icon=":material/ink_eraser:"):
+        canvas = st_canvas(stroke_width=width, stroke_color=ink, background_color=paper, height=CANVAS_SIDE,
+                           width=CANVAS_SIDE, return_image_data=True,
+                           initial_drawing=st.session_state[INITIAL_KEY], key=key)
+        if st.button("Clear", icon=":material/ink_eraser:"):
             # A new (empty) initial drawing empties the canvas in place; a new key would remount the component,
             # which takes a second or two during which strokes are lost.
             cleared = st.session_state.get(CLEARED_KEY, 0) + 1
@@ -176,9 +174,10 @@ def upload_area(number: bool) -> None:
 
 number_mode = st.segmented_control("Read", [DIGIT, NUMBER], default=DIGIT, key=MODE_KEY,
                                    label_visibility="collapsed") == NUMBER
+pen = pen_and_ink()
 if number_mode:
-    number_area()
+    number_area(*pen)
 else:
-    drawing_area()
+    drawing_area(*pen)
 upload_area(number_mode)
 st.caption(f"Model: **{session.current_model_id()}**")
