@@ -9,6 +9,7 @@ from dashboard import session
 from dashboard.identity import on_phone
 from dashboard.monitoring import Source
 from dashboard.results import show_number, show_prediction
+from dashboard.stroke_gate import takes_turns
 from dashboard.user_text import literal
 from model.inference import Prediction
 from model.preprocess import IMAGE_TYPES, ImageError, load_rgba
@@ -62,6 +63,7 @@ def pen_and_ink() -> tuple[int, str, str]:
 
 
 @st.fragment
+@takes_turns
 def number_area(width: int, ink: str, paper: str) -> None:
     """A wide canvas for a whole number (as wide as a phone's screen, on a phone): the ink is cut into digits and
     each is read like a single one."""
@@ -77,6 +79,7 @@ def number_area(width: int, ink: str, paper: str) -> None:
 
 
 @st.fragment
+@takes_turns
 def drawing_area(width: int, ink: str, paper: str) -> None:
     """Canvas and answer in one fragment, so a stroke reruns only this, not the whole page."""
     left, right = st.columns([1, 1], gap="large")
