@@ -116,6 +116,26 @@ class RunReader:
         return None
 
 
+PAGE_CLOCK = """
+(() => {
+  const Native = window.WebSocket;
+  window.__streamClock = {sent: [], received: []};
+  window.WebSocket = class extends Native {
+    constructor(url, protocols) {
+      super(url, protocols);
+      if (!String(url).endsWith('STREAM_PATH')) return;
+      this.addEventListener('message', () => window.__streamClock.received.push(performance.now()));
+      const send = this.send.bind(this);
+      this.send = data => { window.__streamClock.sent.push(performance.now()); send(data); };
+    }
+  };
+})();
+""".replace("STREAM_PATH", STREAM_PATH)
+"""An init script timing the page's stream frames by the page's own clock (``window.__streamClock``, ms), as
+its JavaScript sends and receives them: the browser's side of a stroke's latency, without Playwright's
+delivery of the websocket events (tens of ms on a busy machine) in it. Frame k there is Playwright's k-th."""
+
+
 class Transcript:
     """A Chromium page's ``/_stcore/stream`` frames as they pass (Playwright's websocket events, sync or async
     API alike), read into the page load and the strokes with the answers the browser received."""
@@ -123,8 +143,9 @@ class Transcript:
     def __init__(self) -> None:
         self._reader = RunReader()
         self._messages: list[bytes] = []
-        self._sent_at: list[float] = []
-        self._answers: dict[int, tuple[Answer, float]] = {}  # message index → (answer, when its run finished)
+        self._sent_frames: list[int] = []  # per rerun message: its index among the frames sent
+        self._answers: dict[int, tuple[Answer, int]] = {}  # message index → (answer, its script_finished's frame)
+        self._frames_sent = self._frames_received = 0
 
     def attach(self, page) -> None:
         page.on("websocket", self._on_websocket)
@@ -145,9 +166,11 @@ class Transcript:
                                f"for any of its {len(kept)} strokes: nothing to compare replies with")
         return Recording(self._messages[0], tuple(Stroke(self._messages[i], self._answers[i][0]) for i in kept))
 
-    def latencies_s(self, since: int = 1) -> list[float]:
-        """The browser's own send → script_finished for each of its answered reruns from index ``since``."""
-        return [self._answers[i][1] - self._sent_at[i] for i in range(since, self.sent) if i in self._answers]
+    def latencies_s(self, clock: dict[str, list[float]], since: int = 1) -> list[float]:
+        """The browser's own send → script_finished, by the page's ``PAGE_CLOCK``, for each of its answered
+        reruns from index ``since``."""
+        return [(clock["received"][self._answers[i][1]] - clock["sent"][self._sent_frames[i]]) / 1000
+                for i in range(since, self.sent) if i in self._answers]
 
     def _on_websocket(self, websocket) -> None:
         if websocket.url.endswith(STREAM_PATH):
@@ -155,6 +178,7 @@ class Transcript:
             websocket.on("framereceived", self._on_received)
 
     def _on_sent(self, payload: bytes | str) -> None:
+        self._frames_sent += 1
         if isinstance(payload, str):
             return
         msg = BackMsg.FromString(payload)
@@ -162,15 +186,16 @@ class Transcript:
             return
         del msg.rerun_script.cached_message_hashes[:]
         self._messages.append(msg.SerializeToString())
-        self._sent_at.append(time.monotonic())
+        self._sent_frames.append(self._frames_sent - 1)
         self._reader.sent += 1
 
     def _on_received(self, payload: bytes | str) -> None:
+        self._frames_received += 1
         if isinstance(payload, str):
             return
         run = self._reader.read(payload)
         if run is not None and not run.ended_early and run.strokes_before:
-            self._answers.setdefault(run.strokes_before - 1, (run.answer, time.monotonic()))
+            self._answers.setdefault(run.strokes_before - 1, (run.answer, self._frames_received - 1))
 
 
 def record_digits(browser, url: str, digits: list[int], timeout_s: float = LOAD_TIMEOUT_S) -> Recording:
