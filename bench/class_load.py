@@ -204,11 +204,12 @@ async def validate(target: Target, browser, sessions: int, args: argparse.Namesp
     clocks = [await page.evaluate("window.__streamClock") for page in pages]
     for context in contexts:
         await context.close()
+    # Counted in reruns, as the replay counts its strokes (bench/load.py's canvas resets are reruns too).
     browser_tally = Tally(latencies_s=[x for t, clock, s in zip(transcripts, clocks, since)
-                                       for x in t.latencies_s(clock, s)])
-    browser_tally.outcomes[Outcome.ANSWERED] = len(chromium.latencies_ms)
-    browser_tally.outcomes[Outcome.UNANSWERED] = chromium.unanswered
-    browser_tally.exceptions = chromium.exceptions
+                                       for x in t.latencies_s(clock, s)], exceptions=chromium.exceptions)
+    browser_tally.outcomes[Outcome.ANSWERED] = len(browser_tally.latencies_s)
+    browser_tally.outcomes[Outcome.UNANSWERED] = sum(t.sent - s for t, s in zip(transcripts, since)) - len(
+        browser_tally.latencies_s)
     measured = ClassResult("chromium", sessions, browser_tally, chromium.cpu_s if target.pids else None, None)
     replayed = await asyncio.to_thread(run_class, Target("replayed", target.url, target.pids,
                                                          transcripts[0].recording()), sessions, args)
