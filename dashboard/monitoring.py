@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -40,6 +40,15 @@ LATENCY = Histogram("digits_prediction_seconds", "Seconds from image to answer (
 for _source in Source:  # every series exists from the start, so rates work from the first scrape
     PREDICTIONS.labels(_source)
     LATENCY.labels(_source)
+# The canvas's queue (dashboard/stroke_gate.py): how many runs wait for their turn, how long, and how many left it
+# for their student's newer stroke.
+STROKES_WAITING = Gauge("digits_strokes_waiting", "Canvas runs waiting for their turn now.", registry=REGISTRY)
+STROKE_WAIT = Histogram("digits_stroke_wait_seconds", "Seconds a canvas run waited for its turn.", registry=REGISTRY,
+                        buckets=(0.001, 0.01, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0))
+STROKES_SUPERSEDED = Counter("digits_strokes_superseded_total", "Canvas runs that left the queue for their "
+                             "student's newer stroke, before doing any work.", registry=REGISTRY)
+STROKES_INTERRUPTED = Counter("digits_stroke_runs_interrupted_total", "Canvas runs stopped half-way for a rerun, "
+                              "their work thrown away.", registry=REGISTRY)
 
 
 @contextmanager

@@ -20,13 +20,17 @@ from __future__ import annotations
 import functools
 import itertools
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import ParamSpec
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
+from streamlit.runtime.scriptrunner_utils.exceptions import RerunException
 from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
+
+from dashboard.monitoring import STROKE_WAIT, STROKES_INTERRUPTED, STROKES_SUPERSEDED, STROKES_WAITING
 
 P = ParamSpec("P")
 
@@ -35,6 +39,8 @@ SLOTS = 1
 the work is Python under the GIL but for the forward pass and the PNG decoding."""
 POLL_S = 0.02
 """How often a waiting run looks for a newer stroke of its student (a condition wait: no CPU while waiting)."""
+FLUSH_S = 0.01
+"""How long a finished run whose student has drawn again waits, for the event loop to send its answer."""
 TICKET_KEY = "stroke_gate_ticket"
 
 
@@ -110,12 +116,25 @@ def stroke_turn() -> Iterator[None]:
     ticket = st.session_state.get(TICKET_KEY)
     if ticket is None:
         ticket = st.session_state[TICKET_KEY] = GATE.ticket()
+    asked = time.perf_counter()
+    STROKES_WAITING.inc()
     try:
         with GATE.turn(ticket, newer_request_pending):
+            STROKES_WAITING.dec()
+            STROKE_WAIT.observe(time.perf_counter() - asked)
             del st.session_state[TICKET_KEY]
-            yield
+            try:
+                yield
+            except RerunException:  # stopped half-way (the Clear button, a preempting rerun): its work is lost
+                STROKES_INTERRUPTED.inc()
+                raise
     except Superseded:
-        st.rerun(scope="fragment")
+        STROKES_WAITING.dec()
+        STROKES_SUPERSEDED.inc()
+        # A fragment's own run gives way to a run of the fragment; a page load or other full run to a full run,
+        # so the rest of the page is drawn too.
+        ctx = get_script_run_ctx(suppress_warning=True)
+        st.rerun(scope="fragment" if ctx is not None and ctx.fragment_ids_this_run else "app")
 
 
 def takes_turns(fragment: Callable[P, None]) -> Callable[P, None]:
@@ -124,4 +143,9 @@ def takes_turns(fragment: Callable[P, None]) -> Callable[P, None]:
     def in_turn(*args: P.args, **kwargs: P.kwargs) -> None:
         with stroke_turn():
             fragment(*args, **kwargs)
+        if newer_request_pending():
+            # The student drew again meanwhile, and Streamlit starts that run the moment this one returns; its
+            # start drops whatever of this run the event loop has not sent yet. A moment's pause (no CPU: the
+            # turn is already passed on) lets this answer reach the student first.
+            time.sleep(FLUSH_S)
     return in_turn

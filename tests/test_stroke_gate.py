@@ -3,12 +3,16 @@ overtaken by its student's newer stroke leaves without doing any work and keeps 
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from dashboard.stroke_gate import StrokeGate, Superseded
+from harness.streamlit_protocol import Outcome, record_digits, replay
 
 
 def wait_until(condition, timeout: float = 5.0) -> None:
@@ -107,8 +111,30 @@ def test_an_overtaken_run_leaves_the_queue_and_its_ticket_keeps_its_place():
 
 def test_a_run_already_overtaken_does_no_work_even_with_a_free_slot():
     gate = StrokeGate(slots=1)
-    with pytest.raises(Superseded):
-        with gate.turn(gate.ticket(), superseded=lambda: True):
-            pytest.fail("the block ran")
+    with pytest.raises(Superseded), gate.turn(gate.ticket(), superseded=lambda: True):
+        pytest.fail("the block ran")
     with gate.turn(gate.ticket()):  # the slot was not kept
         pass
+
+
+def metric(url: str, name: str) -> float:
+    with urllib.request.urlopen(f"{url}/metrics", timeout=30) as response:
+        lines = response.read().decode().splitlines()
+    return sum(float(line.split()[-1]) for line in lines if line.startswith(name + " "))
+
+
+def test_past_capacity_every_students_newest_stroke_is_answered_and_no_run_stops_half_way(browser, app_url):
+    """Forty students drawing a stroke every 0.15 s is more than a 2-core server answers: strokes queue up."""
+    recording = record_digits(browser, app_url, [3, 7])
+    superseded = metric(app_url, "digits_strokes_superseded_total")
+    interrupted = metric(app_url, "digits_stroke_runs_interrupted_total")
+    with ThreadPoolExecutor(1) as thread:  # an event loop of its own: Playwright's sync API holds this thread's
+        tally = thread.submit(asyncio.run, replay(app_url, recording, students=40, strokes=6, period_s=0.15)).result()
+
+    assert tally.strokes == 240 and tally.exceptions == 0
+    assert tally.outcomes[Outcome.UNANSWERED] == tally.outcomes[Outcome.WRONG] == 0  # each student's last: answered
+    assert tally.outcomes[Outcome.SUPERSEDED] > 0, "the class did not outrun the server: nothing was tested"
+    left_the_queue = metric(app_url, "digits_strokes_superseded_total") - superseded
+    assert 0 < left_the_queue <= tally.runs_ended_early  # the rest finished, their answer replaced by a newer one
+    assert metric(app_url, "digits_stroke_runs_interrupted_total") == interrupted, "no run stopped half-way"
+    assert metric(app_url, "digits_strokes_waiting") == 0
