@@ -7,92 +7,29 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from harness import ROOT
-from harness.browser import CANVAS, CHROMIUM, clear_canvas, draw_digit, free_port, running_server
+from harness import cluster as cluster_servers
+from harness.browser import CANVAS, CHROMIUM, clear_canvas, draw_digit, running_server
+from harness.cluster import balancer, redis_server
 
 TIMEOUT = 60_000
 
 
 def required(program: str, package: str) -> str:
-    path = shutil.which(program) or (f"/usr/sbin/{program}" if Path(f"/usr/sbin/{program}").exists() else None)
-    if path is None:
+    """A server program's path: a failure where CI must have it, else a skip."""
+    try:
+        return cluster_servers.required(program, package)
+    except cluster_servers.Missing as missing:
         if os.environ.get("REQUIRE_BROWSER"):
-            pytest.fail(f"{program} is missing: apt-get install {package}")
-        pytest.skip(f"{program} is missing (apt-get install {package})")
-    return path
-
-
-@contextlib.contextmanager
-def redis_server(tmp_path: Path):
-    port = free_port()
-    process = subprocess.Popen([required("redis-server", "redis-server"), "--port", str(port), "--bind", "127.0.0.1",
-                                "--save", "", "--appendonly", "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
-    try:
-        import redis
-
-        client, deadline = redis.Redis(port=port), time.monotonic() + 20
-        while not _answers(client.ping):
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.1)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def _answers(ping) -> bool:
-    try:
-        return bool(ping())
-    except Exception:  # noqa: BLE001 - not up yet
-        return False
-
-
-@contextlib.contextmanager
-def balancer(tmp_path: Path, replicas: list[str]):
-    """deploy/nginx.conf as shipped, with compose's `server web:5001;` line replaced by our two replicas."""
-    nginx = required("nginx", "nginx-light")
-    site = (ROOT / "deploy" / "nginx.conf").read_text()
-    servers = "".join(f"server {address};\n    " for address in replicas)
-    site, found = re.subn(r"server web:5001;\s*(#.*)?\n\s*", servers, site)
-    assert found == 1, "deploy/nginx.conf must name its upstream `server web:5001;` (compose's replicas)"
-    port = free_port()
-    site = site.replace("listen 80;", f"listen 127.0.0.1:{port};")
-    prefix = tmp_path / "nginx"
-    prefix.mkdir()
-    (prefix / "digits.conf").write_text(site)
-    (prefix / "nginx.conf").write_text(f"""
-worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log;
-events {{ worker_connections 256; }}
-http {{
-    access_log {prefix}/access.log;
-    client_body_temp_path {prefix}/body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
-    include {prefix}/digits.conf;
-}}
-""")
-    check = subprocess.run([nginx, "-t", "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
-                           capture_output=True, text=True)
-    assert check.returncode == 0, check.stderr
-    process = subprocess.Popen([nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"])
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+            pytest.fail(str(missing))
+        pytest.skip(str(missing))
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +39,8 @@ def cluster(tmp_path_factory):
         if os.environ.get("REQUIRE_BROWSER"):
             pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
         pytest.skip(f"{CHROMIUM} is missing")
+    required("redis-server", "redis-server")
+    required("nginx", "nginx-light")
     tmp = tmp_path_factory.mktemp("cluster")
     with contextlib.ExitStack() as stack:
         redis_url = stack.enter_context(redis_server(tmp))
