@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint bench
+.PHONY: run serve-api test lint bench
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/streamlit run dashboard/server.py
+
+# POST /api/predict alone, one worker per core, on port 5002 (DIGITS_API_PORT=... to change it).
+serve-api: $(STAMP)
+	$(BIN)/python -m dashboard.api_service
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -33,3 +37,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.load
 	$(BIN)/python -m bench.class_load
 	$(BIN)/python -m bench.api_load
+	$(BIN)/python -m bench.api_wrk

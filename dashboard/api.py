@@ -8,14 +8,20 @@ input gets a 4xx ``{"error": ...}`` in the CLI's words; a body over ``MAX_FILE_B
 declared length, or as soon as that many bytes have arrived, never read whole. Clients are held to
 ``api_per_minute`` requests (``training.limits``; 429 with ``Retry-After`` beyond it), except on this
 machine when the server has no admin credential.
+
+This module is the contract itself, for both servers that answer it: the dashboard's own route (``ROUTES``,
+with the pages' cached default model) and the dedicated prediction service (``dashboard/api_service.py``,
+with a model of its own per worker process) build their ``/api/predict`` with ``predict_routes``.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
+import anyio.to_thread
+from anyio import CapacityLimiter
 from starlette.concurrency import run_in_threadpool
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
@@ -26,6 +32,7 @@ from dashboard.access import credential_configured
 from dashboard.identity import is_loopback
 from dashboard.monitoring import Source, exposition, timed_prediction
 from dashboard.rate_limit import RateLimiter
+from model.inference import Predictor
 from model.number import read_number
 from model.preprocess import MAX_FILE_BYTES, ImageError, ImageTooLarge, file_too_large
 from training.limits import VisitorLimits
@@ -70,20 +77,25 @@ async def _image_bytes(request: Request) -> bytes:
     return await upload.read()
 
 
-def _predict(image: bytes, number: bool) -> dict:
+def _predict(predictor: Callable[[], Predictor], image: bytes, number: bool) -> dict:
     """The answer's JSON: one digit, or with ``number`` a whole number (as ``model.predict --number``)."""
-    # Deferred: st.App imports this module before Streamlit's runtime starts, and session's st.cache_data
-    # created then makes Streamlit warn "No runtime found" at every start.
-    from dashboard import session
-
     with timed_prediction(Source.API):
         if number:
-            return read_number(session.server_predictor(), image).to_dict()
-        prediction = session.server_predictor().predict(image)
+            return read_number(predictor(), image).to_dict()
+        prediction = predictor().predict(image)
     answer = prediction.to_dict()
     if prediction.no_digit is not None:
         answer["no_digit"] = str(prediction.no_digit)
     return answer
+
+
+def _server_predictor() -> Predictor:
+    """The dashboard's default model, from the pages' own cache."""
+    # Deferred: st.App imports this module before Streamlit's runtime starts, and session's st.cache_data
+    # created then makes Streamlit warn "No runtime found" at every start.
+    from dashboard import session
+
+    return session.server_predictor()
 
 
 @functools.cache
@@ -100,7 +112,10 @@ def _retry_after(request: Request) -> float:
     return _limiter(VisitorLimits.from_env().api_per_minute).wait_s(client)
 
 
-async def predict(request: Request) -> JSONResponse:
+async def answer(request: Request, predictor: Callable[[], Predictor], threads: CapacityLimiter | None) -> JSONResponse:
+    """``POST /api/predict`` answered with the model ``predictor()`` gives: the rate limit, the body and its
+    limits, the mode, and every error as ``{"error": ...}`` with its status. The prediction runs in a thread,
+    at most ``threads``' tokens of them at once (None: anyio's default pool)."""
     wait = _retry_after(request)
     if wait > 0:
         limit, seconds = VisitorLimits.from_env().api_per_minute, max(1, math.ceil(wait))
@@ -113,14 +128,15 @@ async def predict(request: Request) -> JSONResponse:
         mode = request.query_params.get("mode", "digit")
         if mode not in ("digit", "number"):
             raise BadRequest(400, f"unknown mode {mode!r}: use mode=digit (the default) or mode=number")
-        answer = await run_in_threadpool(_predict, image, mode == "number")
+        # In a thread: loading the model or a large image takes a while, and the event loop answers meanwhile.
+        result = await anyio.to_thread.run_sync(_predict, predictor, image, mode == "number", limiter=threads)
     except BadRequest as exc:
         return JSONResponse({"error": str(exc)}, status_code=exc.status)
     except ImageTooLarge as exc:
         return JSONResponse({"error": str(exc)}, status_code=413)
     except ImageError as exc:
         return JSONResponse({"error": str(exc)}, status_code=422)
-    return JSONResponse(answer)
+    return JSONResponse(result)
 
 
 async def metrics(request: Request) -> Response:
@@ -133,5 +149,14 @@ async def usage(request: Request) -> JSONResponse:
                                   "?mode=number reads a whole number"}, status_code=405, headers={"Allow": "POST"})
 
 
-ROUTES = [Route("/api/predict", predict, methods=["POST"]), Route("/api/predict", usage),
-          Route("/metrics", metrics, methods=["GET"])]
+def predict_routes(predictor: Callable[[], Predictor], threads: CapacityLimiter | None = None) -> list[Route]:
+    """``/api/predict``: POST answered with ``predictor()``'s model (see ``answer`` for ``threads``), any other
+    method told how to use it."""
+
+    async def predict(request: Request) -> JSONResponse:
+        return await answer(request, predictor, threads)
+
+    return [Route("/api/predict", predict, methods=["POST"]), Route("/api/predict", usage)]
+
+
+ROUTES = [*predict_routes(_server_predictor), Route("/metrics", metrics, methods=["GET"])]

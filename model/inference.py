@@ -8,6 +8,8 @@ cost tens of milliseconds for a single image.
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from model.preprocess import ImageSource, NoDigit, Preprocessed, to_model_input
-from model.store import load_keras_model
+from model.store import SHIPPED_ID, SHIPPED_MODEL, ModelFileError, ModelStore, load_keras_model
 
 UNSURE_BELOW = 0.6
 """Confidence under which the dashboard says "not sure" and shows the top three."""
@@ -91,3 +93,38 @@ class Predictor:
         probabilities = self._forward(tf.constant(pre.model_input)).numpy()[0]
         digit = int(np.argmax(probabilities))
         return Prediction(digit, float(probabilities[digit]), probabilities, pre)
+
+
+class DefaultPredictor:
+    """The server's default model (the store's active pointer; the shipped model when that run is missing or
+    damaged), reloaded when the pointer or the file changes — for a process without the dashboard's cache (the
+    prediction service). ``default()`` is called from request threads: the check, at most every ``recheck_s``,
+    and a reload hold a lock; between checks it is one attribute read."""
+
+    def __init__(self, recheck_s: float = 1.0):
+        self.recheck_s = recheck_s
+        self._lock = threading.Lock()
+        self._version: tuple[str, str, float] | None = None
+        self._predictor: Predictor | None = None
+        self._checked = -recheck_s
+
+    def __call__(self) -> Predictor:
+        if self._predictor is None or time.monotonic() - self._checked >= self.recheck_s:
+            with self._lock:
+                self._refresh()
+        return self._predictor
+
+    def _refresh(self) -> None:
+        store = ModelStore()
+        model_id = store.active_id()
+        try:
+            path = store.model_path(model_id)
+            self._load((model_id, str(path), path.stat().st_mtime))
+        except (ModelFileError, OSError):
+            self._load((SHIPPED_ID, str(SHIPPED_MODEL), SHIPPED_MODEL.stat().st_mtime))
+        self._checked = time.monotonic()
+
+    def _load(self, version: tuple[str, str, float]) -> None:
+        """Load the model of ``version`` (id, path, modification time) unless it is the one held."""
+        if version != self._version:
+            self._predictor, self._version = Predictor.load(version[1]), version

@@ -1,0 +1,85 @@
+"""``python -m dashboard.api_service``: ``POST /api/predict`` in a service of its own (port 5002, or
+``DIGITS_API_PORT``), for traffic that should not queue behind Streamlit's page runs in the dashboard's process.
+
+The contract is the dashboard's route, from the same module (``dashboard/api.py``: body and its limits,
+modes, errors, rate limit, the answer). What differs is the serving: uvicorn with one worker process per core,
+each holding the server's default model itself (``model.inference.DefaultPredictor``) with TensorFlow at one
+thread, since the processes are the parallelism and more threads per process only contend for the same cores.
+``GET /metrics`` gives the dashboard's prediction series (``digits_predictions_total`` and
+``digits_prediction_seconds``, source "api") added up over the workers through prometheus_client's
+multiprocess mode; ``GET /health`` answers "ok" once the worker's model is loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import tempfile
+from collections.abc import AsyncIterator
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+DEFAULT_PORT = 5002
+
+
+def create_app() -> Starlette:
+    """One worker's app (uvicorn calls this in each worker process)."""
+    # Imported here, not at the top: the process that starts the workers serves nothing and should not hold
+    # TensorFlow, and prometheus_client must load after main() set PROMETHEUS_MULTIPROC_DIR, or its counts
+    # stay in this process, where /metrics does not look (dashboard.api loads it through dashboard.monitoring).
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ INFO and WARNING lines, as the dashboard
+    import tensorflow as tf
+    from anyio import CapacityLimiter
+    from prometheus_client import CollectorRegistry, generate_latest, multiprocess
+
+    from dashboard.api import PROMETHEUS_TEXT, predict_routes
+    from model.inference import DefaultPredictor
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    default_model = DefaultPredictor()
+
+    async def metrics(request: Request) -> Response:
+        """Every worker's counts, summed from the files prometheus_client keeps for each process."""
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return Response(generate_latest(registry), media_type=PROMETHEUS_TEXT)
+
+    async def health(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        default_model()  # loaded (and compiled) before the first request: /health answering means ready
+        yield
+
+    # One prediction at a time per worker (the others wait on the event loop, not in threads): the worker has
+    # one core, and threads beyond one only take turns at the GIL and the core.
+    routes = [*predict_routes(default_model, CapacityLimiter(1)), Route("/metrics", metrics, methods=["GET"]),
+              Route("/health", health, methods=["GET"])]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="0.0.0.0", help="address to listen on (default: every interface)")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("DIGITS_API_PORT", DEFAULT_PORT)),
+                        help=f"port (default: DIGITS_API_PORT, else {DEFAULT_PORT})")
+    parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)),
+                        help="worker processes (default: one per core this process may run on)")
+    args = parser.parse_args()
+    # Set before the workers start (they inherit it): prometheus_client keeps each one's counts in files here,
+    # which /metrics adds up. A fresh folder per start: counts begin at 0, as one process's own would.
+    with tempfile.TemporaryDirectory(prefix="digits-api-metrics-") as counts:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = counts
+        uvicorn.run("dashboard.api_service:create_app", factory=True, host=args.host, port=args.port,
+                    workers=args.workers, http="httptools", loop="uvloop", access_log=False, proxy_headers=True)
+
+
+if __name__ == "__main__":
+    main()
