@@ -185,7 +185,9 @@ def run_class(target: Target, students: int, args: argparse.Namespace) -> ClassR
 
 async def validate(target: Target, browser, sessions: int, args: argparse.Namespace) -> None:
     """``sessions`` Chromium sessions drawing with bench/load.py's method, then as many students replaying the
-    first of them, on one server: server CPU per stroke and send → script_finished side by side."""
+    first of them, on one server: server CPU per stroke and send → script_finished side by side. Last, the
+    students replay while the Chromium sessions draw again: their latency then is the server's under the
+    browsers' CPU load, the part of Chromium's own latency that the server accounts for."""
     chromium = load.Round("chromium")
     transcripts = []
     contexts = []
@@ -202,8 +204,6 @@ async def validate(target: Target, browser, sessions: int, args: argparse.Namesp
                            for i, page in enumerate(pages)))
     chromium.cpu_s = cpu_seconds(target.pids) - cpu
     clocks = [await page.evaluate("window.__streamClock") for page in pages]
-    for context in contexts:
-        await context.close()
     # Counted in reruns, as the replay counts its strokes (bench/load.py's canvas resets are reruns too).
     browser_tally = Tally(latencies_s=[x for t, clock, s in zip(transcripts, clocks, since)
                                        for x in t.latencies_s(clock, s)], exceptions=chromium.exceptions)
@@ -211,15 +211,23 @@ async def validate(target: Target, browser, sessions: int, args: argparse.Namesp
     browser_tally.outcomes[Outcome.UNANSWERED] = sum(t.sent - s for t, s in zip(transcripts, since)) - len(
         browser_tally.latencies_s)
     measured = ClassResult("chromium", sessions, browser_tally, chromium.cpu_s if target.pids else None, None)
-    replayed = await asyncio.to_thread(run_class, Target("replayed", target.url, target.pids,
-                                                         transcripts[0].recording()), sessions, args)
+    recording = transcripts[0].recording()
+    replayed = await asyncio.to_thread(run_class, Target("replayed", target.url, target.pids, recording),
+                                       sessions, args)
+    alongside, *_ = await asyncio.gather(
+        asyncio.to_thread(run_class, Target("+chromium", target.url, [], recording), sessions, args),
+        *(load.draw(page, args.strokes, args.period, i * args.period / sessions, load.Round("again"))
+          for i, page in enumerate(pages)))
+    for context in contexts:
+        await context.close()
     shown = np.percentile(chromium.latencies_ms or [np.nan], [50, 95])
     print(f"validation: {sessions} Chromium sessions vs {sessions} students replaying the first, {args.strokes} "
           f"strokes each; Chromium's send → script_finished by the page's clock (its mouse-up → page updated, "
-          f"bench/load.py's measure: p50 {shown[0]:.0f} ms, p95 {shown[1]:.0f} ms)")
+          f"bench/load.py's measure: p50 {shown[0]:.0f} ms, p95 {shown[1]:.0f} ms); +chromium: the students "
+          f"while the Chromium sessions draw again")
     print(HEADER)
-    print(measured.line(None))
-    print(replayed.line(None))
+    for result in (measured, replayed, alongside):
+        print(result.line(None))
     if target.pids:
         print(f"server CPU per stroke, replayed vs Chromium: "
               f"{replayed.cpu_ms_per_stroke / measured.cpu_ms_per_stroke:.2f}×", flush=True)
