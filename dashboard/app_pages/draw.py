@@ -84,7 +84,9 @@ def drawing_area(width: int, ink: str, paper: str) -> None:
     """Canvas and answer in one fragment, so a stroke reruns only this, not the whole page."""
     left, right = st.columns([1, 1], gap="large")
     with left:
-        answer_line = st.container(key="phone_answer")  # shown on phones only (PHONE_CSS): the answer in view
+        # On a phone the answer, one line above the canvas, stays in view (PHONE_CSS shows it on narrow screens);
+        # other browsers are not sent it, as every element of the fragment costs each stroke.
+        answer_line = st.container(key="phone_answer") if on_phone() else None
         key = f"canvas-{paper or 'white'}"
         if key not in st.session_state:  # a fresh canvas (first visit or back from another page): restore strokes
             st.session_state[INITIAL_KEY] = st.session_state.get(STROKES_KEY)
@@ -115,9 +117,10 @@ def drawing_area(width: int, ink: str, paper: str) -> None:
         show_prediction(prediction, PROMPT)
         if prediction is not None and prediction.digit is not None:
             labelling_buttons(prediction)
-    answer_line.markdown(f"Prediction: **{prediction.digit}** ({prediction.confidence:.0%} confident)"
-                         if prediction is not None and prediction.digit is not None
-                         else "Draw a digit below: the answer appears here.")
+    if answer_line is not None:
+        answer_line.markdown(f"Prediction: **{prediction.digit}** ({prediction.confidence:.0%} confident)"
+                             if prediction is not None and prediction.digit is not None
+                             else "Draw a digit below: the answer appears here.")
 
 
 def labelling_buttons(prediction: Prediction) -> None:
