@@ -17,6 +17,7 @@ strokes each, starts jittered over one period. Per class size, one line:
     CPU          the server's CPU per stroke, user + system of its process(es) from /proc, children (the
                  training worker) excluded; and the ratio to the canvas-only page (``bench/canvas_only_app.py``,
                  the yardstick) measured in the same run at the smallest class size
+    gen ms       the load generator's own CPU per stroke (it shares the cores with the server)
     RSS          the server's resident memory before and after the class
 
 It starts its own servers (the dashboard and the canvas-only page, each on a free loopback port with a data
@@ -25,9 +26,15 @@ directory of its own) unless given ``--url`` (replicas, nginx in front of them: 
 (``bench/load.py``'s way; it is started again for a class size if the last one ended). Students are spread over
 worker processes (``--processes``, by default one per 100 students), lined up before the drawing starts.
 
+One server per page serves the whole sweep, so the RSS column shows what earlier class sizes left too.
+
 ``--validate K`` first compares K real Chromium sessions drawing with ``bench/load.py``'s method against K
-students replaying the first of those sessions, on the same server. VALIDATION, measured on the 2-core machine
-with K = 5 (today's Draw page): see the README's benchmarks section.
+students replaying the first of those sessions, on the same server. Measured so with K = 5, 8–12 strokes each,
+on the busy 2-core machine (five runs, today's Draw page): the replay's server CPU per stroke is 0.84–1.14×
+Chromium's, the same within the machine's noise, so the replay loads the server as browsers do. Its send →
+script_finished, p50 13–20 ms, is the server's alone; Chromium's, timed by its page's own clock (Playwright's
+events come later still), is p50 41–191 ms, because the page handles the run's deltas (renders them) before it
+sees script_finished: replayed students drawing while the Chromium sessions draw again get p50 25 ms.
 
 Run: ``python -m bench.class_load [--students 30,100,150,300] [--strokes 8] [--train] [--validate 5]
 [--url URL --pids PID,...]``.
