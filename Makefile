@@ -35,6 +35,6 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.number_reading
 	$(BIN)/python -m bench.browser_latency
 	$(BIN)/python -m bench.load
-	$(BIN)/python -m bench.class_load
+	$(BIN)/python -m bench.class_load --validate 5
 	$(BIN)/python -m bench.api_load
 	$(BIN)/python -m bench.api_wrk
