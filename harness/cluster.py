@@ -54,15 +54,18 @@ def _answers(ping) -> bool:
 
 
 @contextlib.contextmanager
-def balancer(tmp_path: Path, replicas: list[str]):
+def balancer(tmp_path: Path, replicas: list[str], api: str | None = None):
     """deploy/nginx.conf as shipped, with compose's `server web:5001;` line replaced by ``replicas``
-    (host:port each), listening on a free loopback port; yields its URL. Room for a school's connections: each
-    student holds a websocket to nginx and one from nginx to a replica."""
+    (host:port each) and `server api:5002;` by ``api``, the prediction service (without one, the first replica,
+    whose own route answers /api/ too), listening on a free loopback port; yields its URL. Room for a school's
+    connections: each student holds a websocket to nginx and one from nginx to a replica."""
     nginx = required("nginx", "nginx-light")
     site = (ROOT / "deploy" / "nginx.conf").read_text()
     servers = "".join(f"server {address};\n    " for address in replicas)
     site, found = re.subn(r"server web:5001;\s*(#.*)?\n\s*", servers, site)
     assert found == 1, "deploy/nginx.conf must name its upstream `server web:5001;` (compose's replicas)"
+    site, found = re.subn(r"server api:5002;", f"server {api or replicas[0]};", site)
+    assert found == 1, "deploy/nginx.conf must name its upstream `server api:5002;` (compose's prediction service)"
     port = free_port()
     site = site.replace("listen 80;", f"listen 127.0.0.1:{port};")
     prefix = tmp_path / "nginx"

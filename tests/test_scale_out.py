@@ -1,10 +1,13 @@
 """The scaled-out setup of docker-compose.yml without Docker: two dashboard processes sharing one data
 directory, the repo's own nginx config (deploy/nginx.conf) in front of them with Debian's nginx, the training
-worker and Debian's redis-server carrying the queue — then Chromium sessions through the balancer."""
+worker, Debian's redis-server carrying the queue and the prediction service taking /api/ — then Chromium
+sessions and API clients through the balancer."""
 
 from __future__ import annotations
 
 import contextlib
+import io
+import json
 import os
 import re
 import subprocess
@@ -13,11 +16,14 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from harness import ROOT
 from harness import cluster as cluster_servers
+from harness.api_service import running_api_service
 from harness.browser import CANVAS, CHROMIUM, clear_canvas, draw_digit, running_server
 from harness.cluster import balancer, redis_server
+from harness.synthetic_drawings import stroke_digit
 
 TIMEOUT = 60_000
 
@@ -34,7 +40,8 @@ def required(program: str, package: str) -> str:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    """(balancer URL, [replica URLs]) with the worker running; everything stopped afterwards."""
+    """(balancer URL, [replica URLs], data directory, prediction service URL) with the worker running; everything
+    stopped afterwards."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("REQUIRE_BROWSER"):
             pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
@@ -51,8 +58,10 @@ def cluster(tmp_path_factory):
                                   stdout=log, stderr=subprocess.STDOUT)
         stack.callback(worker.wait, 60)
         stack.callback(worker.terminate)
-        url = stack.enter_context(balancer(tmp, [r.removeprefix("http://") for r in replicas]))
-        yield url, replicas, tmp / "data"
+        api = stack.enter_context(running_api_service(env))
+        url = stack.enter_context(balancer(tmp, [r.removeprefix("http://") for r in replicas],
+                                           api.removeprefix("http://")))
+        yield url, replicas, tmp / "data", api
 
 
 def prediction(page):
@@ -67,7 +76,7 @@ def active_sessions(replica: str) -> float:
 def test_sessions_spread_over_both_replicas_and_stay_on_theirs_across_many_strokes(cluster, browser):
     from playwright.sync_api import expect
 
-    url, replicas, _ = cluster
+    url, replicas, *_ = cluster
     students = []
     for _ in range(6):
         context = browser.new_context(viewport={"width": 1300, "height": 1000})
@@ -95,7 +104,7 @@ def test_sessions_spread_over_both_replicas_and_stay_on_theirs_across_many_strok
 def test_a_run_queued_on_one_replica_trains_on_the_shared_worker_and_shows_on_the_other(cluster, browser):
     from playwright.sync_api import expect
 
-    _, (first, second), _ = cluster
+    _, (first, second), *_ = cluster
     queuing = browser.new_page(viewport={"width": 1300, "height": 1000})
     queuing.goto(f"{first}/train")
     for label, value in (("Epochs", 3), ("Train size", 3000)):
@@ -114,7 +123,7 @@ def test_a_run_queued_on_one_replica_trains_on_the_shared_worker_and_shows_on_th
 def test_a_default_set_on_one_replica_is_used_by_new_sessions_on_the_other(cluster, browser):
     from playwright.sync_api import expect
 
-    _, (first, second), data = cluster
+    _, (first, second), data, _ = cluster
     run_id = next((data / "runs").glob("*through-one")).name  # the run the previous test trained
     admin = browser.new_page(viewport={"width": 1300, "height": 1000})
     admin.goto(f"{first}/train")
@@ -127,3 +136,17 @@ def test_a_default_set_on_one_replica_is_used_by_new_sessions_on_the_other(clust
     expect(prediction(student)).to_have_text(re.compile(r"\d"), timeout=TIMEOUT)
     admin.close()
     student.close()
+
+
+def test_the_api_goes_to_the_prediction_service_and_pages_to_the_replicas(cluster):
+    url, replicas, _, api = cluster
+    image = io.BytesIO()
+    Image.fromarray(stroke_digit(3)).save(image, format="PNG")
+    request = urllib.request.Request(f"{url}/api/predict", data=image.getvalue(), headers={"Content-Type": "image/png"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert json.loads(response.read())["digit"] == 3
+        assert f"http://{response.headers['X-Digits-Replica']}" == api
+    with urllib.request.urlopen(f"{api}/metrics", timeout=30) as response:
+        assert re.search(r'^digits_predictions_total\{source="api"\} 1\.0$', response.read().decode(), re.M)
+    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=30) as response:
+        assert f"http://{response.headers['X-Digits-Replica']}" in replicas
