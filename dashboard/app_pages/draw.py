@@ -56,9 +56,11 @@ def pen_and_ink() -> tuple[int, str, str]:
     Outside the canvas's fragment: a stroke reruns only the fragment, and every element in it is rebuilt and sent
     to the browser again on every stroke, so what a stroke does not change stays out (changing the pen reruns the
     page, which hands the fragment the new pen)."""
-    pen, style = st.columns([1, 1])
+    toolbar, _ = st.columns([1, 1], gap="large")  # as wide as the canvas's column below
+    pen, style = toolbar.columns([1, 1])
     width = pen.slider("Pen width", 4, 40, 18, key="pen_width")
     ink, paper = INK_STYLES[style.selectbox("Ink", list(INK_STYLES), key="ink_style")]
+    st.space("small")  # the canvas's own toolbar floats just above it
     return width, ink, paper
 
 
