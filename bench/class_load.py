@@ -90,9 +90,21 @@ class ClassResult:
     def cpu_ms_per_stroke(self) -> float | None:
         return None if self.cpu_s is None else 1000 * self.cpu_s / max(self.tally.strokes, 1)
 
+    @property
+    def p50_ms(self) -> float | None:
+        return self._percentile_ms(50)
+
+    @property
+    def p95_ms(self) -> float | None:
+        return self._percentile_ms(95)
+
+    def _percentile_ms(self, q: float) -> float | None:
+        """Of the answered strokes' latencies; None when none was answered."""
+        return 1000 * float(np.percentile(self.tally.latencies_s, q)) if self.tally.latencies_s else None
+
     def line(self, yardstick: ClassResult | None) -> str:
         t = self.tally
-        p50, p95 = (f"{1000 * np.percentile(t.latencies_s, q):7.0f}" if t.latencies_s else "      -" for q in (50, 95))
+        p50, p95 = ("      -" if ms is None else f"{ms:7.0f}" for ms in (self.p50_ms, self.p95_ms))
         cpu = "      -" if self.cpu_ms_per_stroke is None else f"{self.cpu_ms_per_stroke:7.1f}"
         ratio = (f"{self.cpu_ms_per_stroke / yardstick.cpu_ms_per_stroke:5.2f}×"
                  if yardstick and yardstick.cpu_ms_per_stroke and self.cpu_ms_per_stroke is not None else "     -")
@@ -177,9 +189,11 @@ def run_class(target: Target, students: int, args: argparse.Namespace) -> ClassR
                              initargs=(ready, go)) as pool:
         futures = [pool.submit(_students_worker, target.url, target.recording, share, args.strokes, args.period)
                    for share in shares]
-        _await_lineup(ready, futures)
-        cpu, rss = cpu_seconds(target.pids), rss_mb(target.pids)
-        go.set()
+        try:
+            _await_lineup(ready, futures)
+            cpu, rss = cpu_seconds(target.pids), rss_mb(target.pids)
+        finally:
+            go.set()  # also when a worker failed: the others then draw and end, and the pool can shut down
         tally, generator_cpu_s = Tally(), 0.0
         for future in futures:
             share, share_cpu_s = future.result()
@@ -249,7 +263,8 @@ async def ensure_training(context, url: str, trainer):
     return await load.start_training(context, url)
 
 
-async def sweep(args: argparse.Namespace) -> None:
+async def sweep(args: argparse.Namespace) -> list[ClassResult]:
+    """The whole run ``main`` describes; returns the Draw page's line per class size (bench/school.py reads them)."""
     students = [int(n) for n in args.students.split(",")]
     with contextlib.ExitStack() as servers:
         if args.url:
@@ -280,15 +295,17 @@ async def sweep(args: argparse.Namespace) -> None:
             if targets[0].name == CANVAS_ONLY:
                 yardstick = await asyncio.to_thread(run_class, targets[0], min(students), args)
                 print(yardstick.line(yardstick), flush=True)
+            results = []
             for n in students:
                 if args.train:
                     trainer = await ensure_training(teacher, draw.url, trainer)
-                result = await asyncio.to_thread(run_class, draw, n, args)
-                print(result.line(yardstick), flush=True)
+                results.append(await asyncio.to_thread(run_class, draw, n, args))
+                print(results[-1].line(yardstick), flush=True)
             if trainer is not None:
                 print(f"  (training was {'still running' if await trainer.get_by_text('Epoch ').count() else 'over'}"
                       " when the last class ended)")
             await browser.close()
+    return results
 
 
 def main() -> None:

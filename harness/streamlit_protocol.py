@@ -394,7 +394,8 @@ async def replay(url: str, recording: Recording, students: int, strokes: int, pe
             await student.connect()
             return student
 
-    class_ = await asyncio.gather(*(connected() for _ in range(students)))
+    # One bound for the whole connecting phase: a wedged server ends the class instead of holding it.
+    class_ = await asyncio.wait_for(asyncio.gather(*(connected() for _ in range(students))), LOAD_TIMEOUT_S)
     if before_drawing is not None:
         await before_drawing()
     tally = Tally()
