@@ -202,10 +202,12 @@ def _to_uint8(values: np.ndarray, top: float) -> np.ndarray:
 
 
 def _with_alpha(image: np.ndarray) -> np.ndarray:
-    """Grey (H, W) or RGB (H, W, 3) uint8 → opaque RGBA."""
-    if image.ndim == 2:
-        image = np.repeat(image[:, :, None], 3, axis=2)
-    return np.dstack([image, np.full(image.shape[:2], 255, np.uint8)])
+    """Grey (H, W) or RGB (H, W, 3) uint8 → opaque RGBA, written into one new array (np.dstack took ten times
+    as long)."""
+    rgba = np.empty((*image.shape[:2], 4), np.uint8)
+    rgba[:, :, :3] = image[:, :, None] if image.ndim == 2 else image
+    rgba[:, :, 3] = 255
+    return rgba
 
 
 def _pil_to_rgba(img: Image.Image) -> np.ndarray:
@@ -216,7 +218,7 @@ def _pil_to_rgba(img: Image.Image) -> np.ndarray:
         return _with_alpha(_to_uint8(grey, 1.0 if img.mode == "F" and peak <= 1 else 65535.0 if peak > 255 else 255.0))
     if "A" in img.getbands() or "transparency" in img.info:
         return np.asarray(img.convert("RGBA"))
-    return _with_alpha(np.asarray(img.convert("RGB")))
+    return np.asarray(img.convert("RGB").convert("RGBA"))  # opaque: Pillow sets alpha to 255, in C
 
 
 def _array_to_rgba(array: np.ndarray) -> np.ndarray:
@@ -258,6 +260,16 @@ def _k_largest(levels: np.ndarray, k: int) -> int:
     return 255 - int(np.searchsorted(from_top, min(max(k, 1), levels.size)))
 
 
+def _median(levels: np.ndarray) -> int:
+    """``int(np.median(levels))`` of uint8 ``levels`` (the mean of the two middle values when their count is
+    even, rounded down), counted from a 256-bin histogram in a fifth of the time of sorting them."""
+    below = np.cumsum(np.bincount(levels.ravel(), minlength=256))
+    middle = (levels.size - 1) // 2
+    low = int(np.searchsorted(below, middle + 1))
+    high = low if levels.size % 2 else int(np.searchsorted(below, middle + 2))
+    return (low + high) // 2
+
+
 def extract_ink(rgba: np.ndarray) -> tuple[np.ndarray, str, float]:
     """Ink strength (H, W) float32 before contrast stretch, the polarity in words, and the peak contrast."""
     alpha = rgba[:, :, 3]
@@ -266,7 +278,7 @@ def extract_ink(rgba: np.ndarray) -> tuple[np.ndarray, str, float]:
         return ink, "ink on a transparent background (alpha channel)", float(ink.max())
     rgb = rgba[:, :, :3]
     step = max(1, int(math.sqrt(alpha.size / 10000)))
-    background = np.median(rgb[::step, ::step].reshape(-1, 3), axis=0).astype(np.uint8)
+    background = np.array([_median(channel[::step, ::step]) for channel in np.moveaxis(rgb, 2, 0)], np.uint8)
     # Largest per-channel difference from the background colour: any ink colour on any paper colour.
     # Channel by channel in uint8 (max - min): int16 arithmetic on the strided RGB took seven times as long,
     # and this runs on every stroke.
