@@ -38,7 +38,7 @@ import httpx
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from harness.browser import CANVAS, draw_digit
 
@@ -85,6 +85,7 @@ class RunReader:
     def __init__(self) -> None:
         self.sent = 0  # strokes sent so far, counted by the owner
         self.cache: dict[str, ForwardMsg] = {}
+        self.session_id: str | None = None  # the server's id for this session (offered again on reconnecting)
         self._start: int | None = None
         self._answer: list[bytes] = []
         self._exceptions = 0
@@ -100,6 +101,8 @@ class RunReader:
             self.cache[msg.hash] = msg
         if kind == "new_session":
             self._start, self._answer, self._exceptions = self.sent, [], 0
+            if msg.new_session.HasField("initialize"):
+                self.session_id = msg.new_session.initialize.session_id
         elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
             element = msg.delta.new_element
             element_type = element.WhichOneof("type")
@@ -114,6 +117,10 @@ class RunReader:
             self._start = None
             return run
         return None
+
+    def lost(self) -> None:
+        """The connection dropped: a run it was in the middle of will never finish."""
+        self._start = None
 
 
 PAGE_CLOCK = """
@@ -249,12 +256,16 @@ class Tally:
     outcomes: Counter[Outcome] = field(default_factory=Counter)
     runs_ended_early: int = 0
     exceptions: int = 0
+    reconnects: int = 0  # connections that dropped while drawing and were made again
+    recoveries_s: list[float] = field(default_factory=list)  # connection dropped → next stroke answered
 
     def add(self, other: Tally) -> None:
         self.latencies_s += other.latencies_s
         self.outcomes.update(other.outcomes)
         self.runs_ended_early += other.runs_ended_early
         self.exceptions += other.exceptions
+        self.reconnects += other.reconnects
+        self.recoveries_s += other.recoveries_s
 
     @property
     def strokes(self) -> int:
@@ -268,8 +279,15 @@ class _Pending:
     answer: Answer
 
 
+def _reconnect_delay_s(attempt: int) -> float:
+    """The browser's wait before its ``attempt``-th reconnection (Streamlit's ``nextReconnectDelayMs``)."""
+    longest = min(4.0, 0.5 * 2 ** (attempt - 1))
+    return random.uniform(0.25 if attempt == 1 else longest / 2, longest)
+
+
 class Student:
-    """One simulated student: its own cookies and websocket, replaying a recording's strokes on a schedule."""
+    """One simulated student: its own cookies and websocket, replaying a recording's strokes on a schedule, and
+    reconnecting while it draws as the browser does when its connection drops (a replica killed mid-class)."""
 
     def __init__(self, url: str, recording: Recording, timeout_s: float = ANSWER_TIMEOUT_S) -> None:
         self.url = url.rstrip("/")
@@ -278,10 +296,15 @@ class Student:
         self.tally = Tally()
         self._reader = RunReader()
         self._pending: list[_Pending] = []
+        self._latest: Stroke | None = None  # the last stroke drawn: the canvas's state
         self._runs = 0
         self._changed = asyncio.Event()  # a run finished or the connection closed
+        self._cookies: dict[str, str] = {}
         self._websocket: ClientConnection | None = None
         self._listener: asyncio.Task | None = None
+        self._reconnect_until = 0.0  # while drawing: how long a dropped connection is retried
+        self._lost_at: float | None = None  # when the connection dropped, until a stroke is answered again
+        self._closing = False
 
     async def connect(self) -> None:
         """Fetch the page (the cookies), open the websocket as the browser does, send the page load and wait
@@ -289,13 +312,8 @@ class Student:
         async with httpx.AsyncClient(trust_env=False, timeout=LOAD_TIMEOUT_S) as http:
             response = await http.get(f"{self.url}/")
             response.raise_for_status()
-        cookies = dict(response.cookies.items())
-        origin = httpx.URL(self.url)
-        self._websocket = await connect(
-            f"ws{self.url.removeprefix('http')}{STREAM_PATH}", origin=f"{origin.scheme}://{origin.netloc.decode()}",
-            subprotocols=["streamlit", cookies.get(XSRF_COOKIE, NO_XSRF_TOKEN)],
-            additional_headers={"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())},
-            proxy=None, ping_interval=None, max_size=None, open_timeout=LOAD_TIMEOUT_S)
+        self._cookies = dict(response.cookies.items())
+        await self._open()
         self._listener = asyncio.create_task(self._listen())
         await self._websocket.send(self.recording.load)
         await asyncio.wait_for(self._until(lambda: self._runs > 0), LOAD_TIMEOUT_S)
@@ -305,39 +323,49 @@ class Student:
         keeps drawing), cycling through the recording; then wait for the answers (at most the timeout)."""
         await asyncio.sleep(delay_s)
         start = time.monotonic()
+        self._reconnect_until = start + strokes * period_s + self.timeout_s
         for i in range(strokes):
             await asyncio.sleep(max(0.0, start + i * period_s - time.monotonic()))
-            stroke = self.recording.strokes[i % len(self.recording.strokes)]
-            if not await self._send(stroke):
-                self.tally.outcomes[Outcome.UNANSWERED] += strokes - i
-                break
+            await self._draw(self.recording.strokes[i % len(self.recording.strokes)])
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._until(lambda: not self._pending), self.timeout_s)
+        self._reconnect_until = 0.0
         self.tally.outcomes[Outcome.UNANSWERED] += len(self._pending)
         self._pending.clear()
         return self.tally
 
     async def close(self) -> None:
+        self._closing = True
         if self._websocket is not None:
             await self._websocket.close()
         if self._listener is not None:
             await self._listener
 
-    async def _send(self, stroke: Stroke) -> bool:
-        """Send one stroke, with this student's cached hashes; False if the connection is gone."""
+    async def _open(self) -> None:
+        """The websocket as the browser opens it: the XSRF cookie in the sub-protocol, and the last session id
+        after it when reconnecting (a replica that still has the session resumes it)."""
+        origin = httpx.URL(self.url)
+        tokens = [self._cookies.get(XSRF_COOKIE, NO_XSRF_TOKEN)] + ([self._reader.session_id]
+                                                                   if self._reader.session_id else [])
+        self._websocket = await connect(
+            f"ws{self.url.removeprefix('http')}{STREAM_PATH}", origin=f"{origin.scheme}://{origin.netloc.decode()}",
+            subprotocols=["streamlit", *tokens],
+            additional_headers={"Cookie": "; ".join(f"{k}={v}" for k, v in self._cookies.items())},
+            proxy=None, ping_interval=None, max_size=None, open_timeout=LOAD_TIMEOUT_S)
+
+    async def _draw(self, stroke: Stroke) -> None:
+        """Draw one stroke: send it with this student's cached hashes; while disconnected it stays pending, to
+        be carried by the rerun that follows reconnecting."""
+        self._pending.append(_Pending(self._reader.sent, time.monotonic(), stroke.answer))
+        self._reader.sent += 1
+        self._latest = stroke
         message = stroke.message
         if self._reader.cache:
             msg = BackMsg.FromString(message)
             msg.rerun_script.cached_message_hashes.extend(self._reader.cache)
             message = msg.SerializeToString()
-        self._pending.append(_Pending(self._reader.sent, time.monotonic(), stroke.answer))
-        self._reader.sent += 1
-        try:
+        with contextlib.suppress(ConnectionClosed):
             await self._websocket.send(message)
-        except ConnectionClosed:
-            self._pending.pop()
-            return False
-        return True
 
     async def _until(self, condition) -> None:
         while not condition():
@@ -345,16 +373,43 @@ class Student:
             await self._changed.wait()
 
     async def _listen(self) -> None:
-        try:
-            async for frame in self._websocket:
-                run = self._reader.read(frame) if isinstance(frame, bytes) else None
-                if run is not None:
-                    self._runs += 1
-                    self._settle(run, time.monotonic())
-                    self._changed.set()
-        except ConnectionClosed:
-            pass
+        while True:
+            with contextlib.suppress(ConnectionClosed):
+                async for frame in self._websocket:
+                    run = self._reader.read(frame) if isinstance(frame, bytes) else None
+                    if run is not None:
+                        self._runs += 1
+                        self._settle(run, time.monotonic())
+                        self._changed.set()
+            self._reader.lost()
+            if self._closing or not await self._reconnect():
+                break
         self._changed.set()
+
+    async def _reconnect(self) -> bool:
+        """As the browser does when its connection drops mid-drawing: ping the server's health with its backoff
+        until it answers, reconnect, and rerun the whole page with the canvas as it is (its last run was a
+        fragment's, so it asks for a script run). False when it is not drawing or the retry time ran out."""
+        if time.monotonic() >= self._reconnect_until:
+            return False
+        self._lost_at = self._lost_at or time.monotonic()
+        attempt = 0
+        while time.monotonic() < self._reconnect_until:
+            attempt += 1
+            await asyncio.sleep(_reconnect_delay_s(attempt))
+            try:
+                async with httpx.AsyncClient(trust_env=False, timeout=self.timeout_s) as http:
+                    (await http.get(f"{self.url}/_stcore/health")).raise_for_status()
+                await self._open()
+            except (OSError, TimeoutError, httpx.HTTPError, WebSocketException):
+                continue
+            self.tally.reconnects += 1
+            rerun = BackMsg.FromString(self._latest.message if self._latest else self.recording.load)
+            rerun.rerun_script.ClearField("fragment_id")
+            with contextlib.suppress(ConnectionClosed):
+                await self._websocket.send(rerun.SerializeToString())
+            return True
+        return False
 
     def _settle(self, run: Run, now: float) -> None:
         """Which of the pending strokes this run answers: the latest one sent before it started whose browser
@@ -376,6 +431,9 @@ class Student:
         if in_time:
             self.tally.latencies_s.append(now - match.sent_at)
             self.tally.outcomes[Outcome.ANSWERED if match.answer == run.answer else Outcome.WRONG] += 1
+            if self._lost_at is not None:
+                self.tally.recoveries_s.append(now - self._lost_at)
+                self._lost_at = None
         else:
             self.tally.outcomes[Outcome.UNANSWERED] += 1
         self._pending = [p for p in self._pending if p.seq > match.seq]
