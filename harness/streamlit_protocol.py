@@ -13,8 +13,9 @@ What is session-specific, and so made afresh for each student rather than copied
 
 - the cookies: fetched over HTTP at connection time as a browser's page load gets them (Streamlit's XSRF cookie
   and the dashboard's browser id, which ownership of drawings rests on);
-- the websocket sub-protocol: ``streamlit, <the XSRF cookie>`` as the browser's ``getSessionTokens`` builds it
-  (its third entry, the last session id, is sent only when reconnecting);
+- the websocket sub-protocol: ``streamlit, <the XSRF cookie>`` as the browser's ``getSessionTokens`` builds it,
+  plus the server's id for this session when reconnecting (a student reconnects as the browser does when its
+  connection drops mid-drawing: health pings with the browser's backoff, then a whole-page rerun);
 - each rerun's ``cached_message_hashes``: the hashes of the cacheable messages this student has received (the
   browser's cache); those of the recording are dropped.
 
