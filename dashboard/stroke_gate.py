@@ -37,8 +37,8 @@ P = ParamSpec("P")
 SLOTS = 1
 """Runs doing a stroke's work at once. One keeps the event loop's share of the GIL at a half whatever the load;
 the work is Python under the GIL but for the forward pass and the PNG decoding."""
-POLL_S = 0.02
-"""How often a waiting run looks for a newer stroke of its student (a condition wait: no CPU while waiting)."""
+POLL_S = 0.05
+"""How often a waiting run looks for a newer stroke of its student (a condition wait: no CPU in between)."""
 FLUSH_S = 0.01
 """How long a finished run whose student has drawn again waits, for the event loop to send its answer."""
 TICKET_KEY = "stroke_gate_ticket"
@@ -55,9 +55,9 @@ class StrokeGate:
     def __init__(self, slots: int = SLOTS) -> None:
         self._slots = slots
         self._busy = 0
-        self._waiting: set[int] = set()
+        self._lock = threading.Lock()
+        self._waiting: dict[int, threading.Condition] = {}  # ticket → its waiter's wake-up call
         self._tickets = itertools.count()
-        self._changed = threading.Condition()
 
     def ticket(self) -> int:
         """A place in the queue, later than every place given before."""
@@ -66,34 +66,40 @@ class StrokeGate:
     @property
     def waiting(self) -> int:
         """Runs waiting for a turn now (for tests and the load benchmark's curves)."""
-        with self._changed:
+        with self._lock:
             return len(self._waiting)
+
+    def _wake_first(self) -> None:
+        """Wake the waiter whose turn may have come (the others sleep on: waking a hundred to let one in cost
+        more than the turns themselves). Called with the lock held."""
+        if self._waiting and self._busy < self._slots:
+            self._waiting[min(self._waiting)].notify()
 
     @contextmanager
     def turn(self, ticket: int, superseded: Callable[[], bool] = lambda: False) -> Iterator[None]:
         """Wait until a slot is free and no earlier ticket is waiting, then hold the slot for the block.
 
-        Raises ``Superseded`` (leaving the queue) as soon as ``superseded()`` is true while waiting, or at once
-        if it already is."""
-        with self._changed:
-            self._waiting.add(ticket)
+        Raises ``Superseded`` (leaving the queue) as soon as ``superseded()`` is true while waiting (looked at
+        every POLL_S), or at once if it already is."""
+        with self._lock:
+            woken = self._waiting[ticket] = threading.Condition(self._lock)
             try:
                 while self._busy >= self._slots or ticket != min(self._waiting):
                     if superseded():
                         raise Superseded
-                    self._changed.wait(POLL_S)
+                    woken.wait(POLL_S)
                 if superseded():
                     raise Superseded
+                self._busy += 1
             finally:
-                self._waiting.discard(ticket)
-                self._changed.notify_all()
-            self._busy += 1
+                del self._waiting[ticket]
+                self._wake_first()
         try:
             yield
         finally:
-            with self._changed:
+            with self._lock:
                 self._busy -= 1
-                self._changed.notify_all()
+                self._wake_first()
 
 
 GATE = StrokeGate()
