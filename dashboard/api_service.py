@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import tempfile
 from collections.abc import AsyncIterator
@@ -40,6 +41,10 @@ def create_app() -> Starlette:
     from dashboard.api import PROMETHEUS_TEXT, predict_routes
     from model.inference import DefaultPredictor
 
+    # Streamlit (imported through dashboard.api) hands uvicorn's access logger a handler of its own when it
+    # loads its config (at the first st.secrets read), after access_log=False took effect: a line per request,
+    # CPU the predictions need. A disabled logger stays off whatever handlers it is given.
+    logging.getLogger("uvicorn.access").disabled = True
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
     default_model = DefaultPredictor()
