@@ -4,8 +4,10 @@ Starts both on 127.0.0.1 with one data directory (``python -m dashboard.api_serv
 does, and ``streamlit run dashboard/server.py``), checks that each reads the drawing, warms each up, then for
 each connection count loads one and then the other for ``--seconds`` with a wrk Lua script that POSTs a drawn
 digit (a 280×280 canvas PNG, as in bench/api_load.py) back to back, and prints requests/s, p50/p99 and errors
-(socket errors and non-2xx answers) of both, and the service's figures as a ratio of the route's. wrk runs on
-the same machine (one thread), so its CPU is part of the figures. Both servers are stopped at the end.
+(socket errors and non-2xx answers) of both, and the service's figures as a ratio of the route's — and of the
+machine's ceiling, measured first in the same run: ``Predictor.predict`` on the drawing in a loop, one process
+per core at once (TensorFlow at one thread, as in the service's workers), no HTTP. wrk runs on the same
+machine (one thread), so its CPU is part of the figures. Both servers are stopped at the end.
 Run: ``python -m bench.api_wrk [--connections 8,32] [--seconds 15]``.
 """
 
@@ -14,9 +16,12 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import shutil
 import subprocess
+import sys
 import tempfile
+import time
 import urllib.request
 from pathlib import Path
 
@@ -56,6 +61,36 @@ def reads_the_digit(url: str, png: bytes) -> bool:
         return json.loads(response.read())["digit"] == DIGIT
 
 
+CEILING = """
+import sys, time
+import tensorflow as tf
+tf.config.threading.set_intra_op_parallelism_threads(1)
+tf.config.threading.set_inter_op_parallelism_threads(1)
+from model.inference import Predictor
+from model.store import SHIPPED_MODEL
+predictor, image = Predictor.load(SHIPPED_MODEL), open(sys.argv[1], "rb").read()
+for _ in range(50):
+    predictor.predict(image)
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+done, started = 0, time.perf_counter()
+while time.perf_counter() - started < float(sys.argv[3]):
+    predictor.predict(image)
+    done += 1
+print(done / (time.perf_counter() - started))
+"""
+
+
+def ceiling(png: Path, seconds: float = 8.0) -> float:
+    """Predictions/s of one process per core running ``Predictor.predict`` at once (they start together, after
+    loading): what the machine does with no HTTP at all."""
+    start = time.time() + 30  # every process loaded by then
+    processes = [subprocess.Popen([sys.executable, "-c", CEILING, str(png), str(start), str(seconds)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                  env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+                 for _ in range(len(os.sched_getaffinity(0)))]
+    return sum(float(process.communicate(timeout=120)[0]) for process in processes)
+
+
 def run_wrk(url: str, script: Path, connections: int, seconds: int) -> dict[str, float]:
     """One wrk run; its figures, with requests/s over the run's own duration."""
     wrk = shutil.which("wrk")
@@ -78,6 +113,9 @@ def main() -> None:
         png.write_bytes(drawing_png())
         script = Path(tmp) / "post_digit.lua"
         script.write_text(LUA % {"png": png})
+        machine = ceiling(png)
+        print(f"ceiling: {machine:,.0f} predictions/s ({len(os.sched_getaffinity(0))} processes of "
+              "Predictor.predict at once, no HTTP)")
         env = {"DIGITS_DATA_DIR": str(Path(tmp) / "data")}
         with running_api_service(env) as service, running_app(env) as route:
             servers = {"service": service, "dashboard route": route}
@@ -92,7 +130,8 @@ def main() -> None:
                           f"of {f['requests']:,}")
                 new, old = measured["service"], measured["dashboard route"]
                 print(f"{connections:>3} connections: the service answers {new['rps'] / old['rps']:.1f}× the "
-                      f"requests/s of the dashboard route, at {new['p99_ms'] / old['p99_ms']:.2f}× its p99")
+                      f"requests/s of the dashboard route, at {new['p99_ms'] / old['p99_ms']:.2f}× its p99; "
+                      f"{new['rps'] / machine:.0%} of the ceiling")
 
 
 if __name__ == "__main__":
