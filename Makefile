@@ -37,4 +37,5 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.load
 	$(BIN)/python -m bench.class_load --validate 5
 	$(BIN)/python -m bench.api_load
+	$(BIN)/python -m bench.school --replicas 1,2 --students 100,200
 	$(BIN)/python -m bench.api_wrk
