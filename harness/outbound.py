@@ -14,7 +14,8 @@ import re
 import shutil
 from pathlib import Path
 
-STRACE = ["strace", "--seccomp-bpf", "-f", "-qq", "-e", "trace=connect,sendto,sendmsg", "-e", "signal=none"]
+STRACE = ["strace", "--seccomp-bpf", "-f", "-qq", "-e", "trace=connect,sendto,sendmsg,accept,accept4", "-e",
+          "signal=none"]
 """``--seccomp-bpf``: only the traced calls stop the process, so the server runs at nearly full speed."""
 
 _INET = re.compile(r'sa_family=AF_INET6?, [^}]*?(?:inet_addr\("(?P<v4>[^"]+)"\)|inet_pton\(AF_INET6?, "(?P<v6>[^"]+)")')
