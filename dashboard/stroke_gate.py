@@ -65,7 +65,7 @@ class StrokeGate:
 
     @property
     def waiting(self) -> int:
-        """Runs waiting for a turn now (for tests and the load benchmark's curves)."""
+        """Runs waiting for a turn now."""
         with self._lock:
             return len(self._waiting)
 
