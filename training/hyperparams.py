@@ -52,9 +52,10 @@ class Hyperparams:
     dropout: float = _knob(0.25, "Dropout rate before the output layer.", low=0.0, high=0.9)
     batch_norm: bool = _knob(True, "Batch normalisation after each convolution.")
     # augmentation (training only)
-    augment: bool = _knob(False, "Random shift, rotation, scale and stroke width while training.")
+    augment: bool = _knob(False, "Random shift, rotation, scale, slant, elastic distortion and stroke "
+                                 "width while training.")
     augment_strength: float = _knob(1.0, "Scales every augmentation range (1 = rotate ±12°, shift ±8%, "
-                                    "zoom ±12%, stroke width ±1 px).", low=0.0, high=3.0)
+                                    "zoom ±12%, slant ±30%, elastic α 34 σ 4, stroke width ±1 px).", low=0.0, high=3.0)
     # data
     train_size: int = _knob(60000, "Training images used (capped at what the dataset has).", low=100, high=60000)
     validation_fraction: float = _knob(0.05, "Share of the training images held out for validation curves.",
