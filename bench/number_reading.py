@@ -3,15 +3,19 @@ cutting by geometry alone (connected components, overlap and width rules), on th
 
 Numbers of 2–5 digits written in two hands the model never trained on — real MNIST *test* digits and a
 pen-stroke alphabet (random pen width and slant) — each digit a little bigger or smaller and higher or
-lower, with uneven gaps; a second set lets neighbouring digits touch or overlap a little. A number counts
-as read only if every digit is right and none is missing or extra.
-Run: ``python -m bench.number_reading [--numbers 200] [--model PATH] [--data DIR]``.
+lower, spaced as the rows say: clear gaps; close (boxes up to 6 % of the height into each other, or apart);
+touching (every digit's ink meets its neighbour's); overlapping (each pushed 3–12 % of the height into its
+neighbour's ink); touching with sizes from 0.6 to 1.4 × each other; touching numbers of 1s and 7s only;
+touching and written up- or downhill. A number counts as read only if every digit is right and none is
+missing or extra.
+Run: ``python -m bench.number_reading [--numbers 200] [--model PATH] [--data DIR] [--rows NAME,…]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -21,19 +25,41 @@ from model.number import read_number, split_digits
 from model.store import SHIPPED_MODEL
 from training.data import load_mnist
 
-GAPS = {"apart": (0.05, 0.5), "touching": (-0.06, 0.2)}
+
+@dataclass(frozen=True)
+class Spacing:
+    """How a row's numbers are written (``compose_number``'s knobs)."""
+
+    gap: tuple[float, float]
+    from_ink: bool = False
+    sizes: tuple[float, float] = (0.85, 1.15)
+    slope: tuple[float, float] = (0.0, 0.0)
+    digits: tuple[int, ...] = tuple(range(10))
 
 
-def numbers(hand: str, gaps: tuple[float, float], count: int, data, rng: np.random.Generator):
+ROWS = {
+    "apart": Spacing((0.05, 0.5)),
+    "close": Spacing((-0.06, 0.2)),
+    "touching": Spacing((0.0, 0.0), from_ink=True),
+    "overlapping": Spacing((-0.12, -0.03), from_ink=True),
+    "sizes": Spacing((-0.03, 0.0), from_ink=True, sizes=(0.6, 1.4)),
+    "1s and 7s": Spacing((-0.03, 0.0), from_ink=True, digits=(1, 7)),
+    "slanting": Spacing((-0.03, 0.0), from_ink=True, slope=(-0.25, 0.25)),
+}
+
+
+def numbers(hand: str, spacing: Spacing, count: int, data, rng: np.random.Generator):
     """Yield (the number as a string, its picture)."""
     for _ in range(count):
-        labels = rng.integers(0, 10, rng.integers(2, 6))
+        labels = rng.choice(spacing.digits, rng.integers(2, 6))
         if hand == "mnist":
             inks = [data.x_test[rng.choice(np.flatnonzero(data.y_test == label))] / 255.0 for label in labels]
         else:
             inks = [stroke_digit(int(label), size="large", pen=rng.uniform(8, 26), slant=rng.uniform(-0.3, 0.3))
                     [..., 3] / 255.0 for label in labels]
-        picture, _ = compose_number(inks, rng, gap=gaps, style=str(rng.choice(["paper", "chalk"])))
+        picture, _ = compose_number(inks, rng, gap=spacing.gap, style=str(rng.choice(["paper", "chalk"])),
+                                    sizes=spacing.sizes, slope=float(rng.uniform(*spacing.slope)),
+                                    from_ink=spacing.from_ink)
         yield "".join(map(str, labels)), picture
 
 
@@ -47,21 +73,22 @@ def main() -> None:
     parser.add_argument("--numbers", type=int, default=200, help="numbers per hand and spacing")
     parser.add_argument("--model", default=str(SHIPPED_MODEL))
     parser.add_argument("--data", help="MNIST folder (default: the usual search, else the bundled sample)")
+    parser.add_argument("--rows", default=",".join(ROWS), help=f"which rows (default all: {', '.join(ROWS)})")
     args = parser.parse_args()
     predictor, data = Predictor.load(args.model), load_mnist(args.data)
     print(f"{args.numbers} numbers of 2–5 digits per row; MNIST test digits from {data.source}")
-    print(f"{'hand':<8} {'spacing':<9} {'ours':>9} {'geometry only':>14} {'ours ms/number':>15}")
+    print(f"{'hand':<8} {'spacing':<12} {'ours':>9} {'geometry only':>14} {'ours ms/number':>15}")
     for hand in ("mnist", "strokes"):
-        for spacing, gaps in GAPS.items():
+        for name in args.rows.split(","):
             rng = np.random.default_rng(0)
             ours = alone = 0
             seconds = 0.0
-            for truth, picture in numbers(hand, gaps, args.numbers, data, rng):
+            for truth, picture in numbers(hand, ROWS[name], args.numbers, data, rng):
                 start = time.perf_counter()
                 ours += read_number(predictor, picture).number == truth
                 seconds += time.perf_counter() - start
                 alone += geometry_only(predictor, picture) == truth
-            print(f"{hand:<8} {spacing:<9} {ours:>5}/{args.numbers} {alone:>10}/{args.numbers} "
+            print(f"{hand:<8} {name:<12} {ours:>5}/{args.numbers} {alone:>10}/{args.numbers} "
                   f"{1000 * seconds / args.numbers:>15.1f}")
 
 

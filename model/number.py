@@ -7,8 +7,10 @@ first, by the same ink extraction as ``model.preprocess`` (stage 2):
    around them are dropped.
 2. **merge** — pieces that overlap horizontally belong to one digit: a 5's flag, a 4 or a 7 drawn in
    two strokes, the two halves of a broken 8. Digits side by side do not overlap (much) horizontally.
-3. **split** — a piece much wider than tall is digits that touch: it is cut at the columns with the
-   least ink, into as many parts as its width suggests.
+3. **split** — a piece wider than one digit may be digits that touch: the model scores the ways of cutting it
+   and the best wins. Each cut is a path from top to bottom through the least ink near a light column, not a
+   straight line: digits written close lean into each other (a 7's bar over the next digit, slanted 1s), and a
+   straight cut would slice a neighbour.
 4. **read** — each digit's ink alone (the other digits blanked) goes through ``to_model_input`` and the
    predictor, left to right.
 
@@ -59,6 +61,18 @@ CUT_INK = 0.6
 """Only columns with less ink than this × the piece's inkiest column are places to cut."""
 CUT_PENALTY = 0.15
 """Each cut costs this much log confidence: the parts must read more surely than the whole to be cut."""
+DIGIT_ASPECT = ((-0.109, 0.201), (-0.949, 0.467), (-0.074, 0.223), (-0.242, 0.215), (-0.248, 0.216),
+                (-0.077, 0.265), (-0.335, 0.220), (-0.272, 0.218), (-0.289, 0.224), (-0.404, 0.207))
+"""Each digit's log(width / height): mean and standard deviation over MNIST's 60,000 training digits (ink above
+80/255). The network reads a squashed number as one digit with confidence 0.98 — preprocessing fits any box to
+20×20 — so a reading is also weighed by how wide that digit is ever written (``aspect_penalty``)."""
+ASPECT_SLACK = 0.5
+"""Up to this many standard deviations wider than its digit's mean, a part's shape costs nothing (measured on
+``bench/number_reading.py``: 0 keeps fewer wide single digits whole, 1 cuts fewer touching ones)."""
+PATH_REACH = 0.2
+"""A cut's path wanders at most this × the digits' height either side of its column."""
+PATH_BEND = 0.05
+"""What wandering to the edge of its reach costs a path, in ink: between equally light ways it goes straight."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +122,15 @@ def _height(mask: np.ndarray) -> int:
     return bottom - top
 
 
+def aspect_penalty(digit: int, width: float, height: float) -> float:
+    """What a part of this shape, read as ``digit``, costs in log confidence: how much less likely so wide a part
+    is for that digit (a Gaussian in log width / height, ``DIGIT_ASPECT``), beyond ASPECT_SLACK standard
+    deviations wider than usual. Only width counts: a narrow 0 or 2 is a hand, a wide one may be two digits."""
+    mean, std = DIGIT_ASPECT[digit]
+    z = (np.log(max(width, 1.0) / max(height, 1.0)) - mean) / std
+    return 0.5 * max(0.0, z - ASPECT_SLACK) ** 2
+
+
 def _gap(a: np.ndarray, b: np.ndarray) -> int:
     """Columns between two pieces (negative where they overlap)."""
     (a0, a1), (b0, b1) = _columns(a), _columns(b)
@@ -130,6 +153,16 @@ class _Reader:
     def confidence(self, mask: np.ndarray) -> float:
         prediction = self.predictor.predict(self.piece(mask).picture())
         return prediction.confidence if prediction.digit is not None else 0.0
+
+    def plausibility(self, mask: np.ndarray) -> float:
+        """Log confidence of the part read alone, less what its shape costs for the digit read (a whole number
+        squashed into one "digit" reads surely, but no digit is written five times as wide as tall)."""
+        prediction = self.predictor.predict(self.piece(mask).picture())
+        if prediction.digit is None:
+            return np.log(1e-6)
+        (top, bottom), (left, right) = _rows(mask), _columns(mask)
+        return float(np.log(max(prediction.confidence, 1e-6))
+                     - aspect_penalty(prediction.digit, right - left, bottom - top))
 
     def pieces(self) -> list[np.ndarray]:
         """Connected components without specks, pieces that clearly share columns joined."""
@@ -163,10 +196,30 @@ class _Reader:
         return pieces
 
     @staticmethod
-    def columns_part(piece: np.ndarray, start: int, stop: int) -> np.ndarray:
-        part = np.zeros_like(piece)
-        part[:, start:stop] = piece[:, start:stop]
-        return part
+    def between(piece: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """The piece's ink between two cut paths (one column per row; left inclusive, right exclusive)."""
+        cols = np.arange(piece.shape[1])[None, :]
+        return piece & (cols >= left[:, None]) & (cols < right[:, None])
+
+    def cut_path(self, piece: np.ndarray, column: int, height: float) -> np.ndarray:
+        """The cut near ``column``: for each row, the column of the path from the piece's top to its bottom that
+        crosses the least ink, moving at most one column per row and PATH_REACH × height from ``column``."""
+        top, bottom = _rows(piece)
+        reach = max(1, int(PATH_REACH * height))
+        lo, hi = max(0, column - reach), min(piece.shape[1], column + reach + 1)
+        cost = (self.ink * piece)[top:bottom, lo:hi] + PATH_BEND * np.abs(np.arange(lo, hi) - column) / reach
+        total, came_from = cost[0].copy(), np.zeros(cost.shape, np.int64)
+        for r in range(1, len(cost)):
+            options = np.stack([np.r_[np.inf, total[:-1]], total, np.r_[total[1:], np.inf]])  # from c-1, c, c+1
+            step = options.argmin(axis=0)
+            came_from[r] = step - 1
+            total = cost[r] + options[step, np.arange(len(total))]
+        path = np.full(piece.shape[0], column)
+        c = int(total.argmin())
+        for r in range(len(cost) - 1, -1, -1):
+            path[top + r] = lo + c
+            c += int(came_from[r, c])
+        return path
 
     def cut_candidates(self, piece: np.ndarray, height: float) -> list[int]:
         """Columns where touching digits could be cut: the light columns (local minima of the ink's vertical
@@ -197,20 +250,22 @@ class _Reader:
                 return [piece]
             parts = round(aspect / 0.7)
             bounds = [left + round((right - left) * k / parts) for k in range(parts + 1)]
-            return [self.columns_part(piece, a, b) for a, b in zip(bounds[:-1], bounds[1:])]
-        bounds = [left, *self.cut_candidates(piece, height), right]
+            straight = [np.full(piece.shape[0], b) for b in bounds]
+            return [self.between(piece, a, b) for a, b in zip(straight[:-1], straight[1:])]
+        full = piece.shape[0]
+        bounds = [np.full(full, left), *(self.cut_path(piece, c, height) for c in self.cut_candidates(piece, height)),
+                  np.full(full, right)]
         best: list[tuple[float, list[int]]] = [(0.0, [])] + [(-np.inf, [])] * (len(bounds) - 1)
         for j in range(1, len(bounds)):
             for i in range(j):
-                part = self.columns_part(piece, bounds[i], bounds[j])
+                part = self.between(piece, bounds[i], bounds[j])
                 if not part.any():
                     continue
-                score = best[i][0] + np.log(max(self.confidence(part), 1e-6)) - (CUT_PENALTY if i else 0.0)
+                score = best[i][0] + self.plausibility(part) - (CUT_PENALTY if i else 0.0)
                 if score > best[j][0]:
                     best[j] = (score, [*best[i][1], i])
-        starts = best[-1][1]
-        cuts = [bounds[i] for i in starts] + [right]
-        parts = [self.columns_part(piece, a, b) for a, b in zip(cuts[:-1], cuts[1:])]
+        starts = best[-1][1] + [len(bounds) - 1]
+        parts = [self.between(piece, bounds[a], bounds[b]) for a, b in zip(starts[:-1], starts[1:])]
         return [p for p in parts if p.any()]
 
     def digits(self) -> list[DigitPiece]:
