@@ -66,6 +66,12 @@ DIGIT_ASPECT = ((-0.109, 0.201), (-0.949, 0.467), (-0.074, 0.223), (-0.242, 0.21
 """Each digit's log(width / height): mean and standard deviation over MNIST's 60,000 training digits (ink above
 80/255). The network reads a squashed number as one digit with confidence 0.98 — preprocessing fits any box to
 20×20 — so a reading is also weighed by how wide that digit is ever written (``aspect_penalty``)."""
+TWO_STROKE_ROWS = (0.85, 0.20, 0.68, 0.55, 0.75, 0.55, 0.65, 0.50, 0.80, 0.65)
+"""Each digit's share of rows whose ink is crossed twice or more (two strokes side by side), at the 99th
+percentile over MNIST's training digits (ink above 80/255, 28×28): a 1 has almost none, so two 1s or a 1 and
+a 7 pushed together and read as one 1 are caught by it (``shape_penalty``)."""
+TWO_STROKE_COST = 10.0
+"""Log confidence per unit of that share above the digit's 99th percentile."""
 ASPECT_SLACK = 0.5
 """Up to this many standard deviations wider than its digit's mean, a part's shape costs nothing (measured on
 ``bench/number_reading.py``: 0 keeps fewer wide single digits whole, 1 cuts fewer touching ones)."""
@@ -131,6 +137,21 @@ def aspect_penalty(digit: int, width: float, height: float) -> float:
     return 0.5 * max(0.0, z - ASPECT_SLACK) ** 2
 
 
+def two_stroke_rows(image: np.ndarray) -> float:
+    """The share of a 28×28 model input's inked rows that cross two or more strokes."""
+    ink = image > 80 / 255
+    runs = (ink[:, 1:] & ~ink[:, :-1]).sum(axis=1) + ink[:, 0]
+    inked = ink.any(axis=1)
+    return float(((runs >= 2) & inked).sum() / max(1, inked.sum()))
+
+
+def shape_penalty(digit: int, image: np.ndarray, width: float, height: float) -> float:
+    """What a part costs for its shape, read as ``digit``: too wide for that digit (``aspect_penalty``), or too
+    many rows crossing two strokes (its model input ``image`` against ``TWO_STROKE_ROWS``)."""
+    crossed = max(0.0, two_stroke_rows(image) - TWO_STROKE_ROWS[digit])
+    return aspect_penalty(digit, width, height) + TWO_STROKE_COST * crossed
+
+
 def _gap(a: np.ndarray, b: np.ndarray) -> int:
     """Columns between two pieces (negative where they overlap)."""
     (a0, a1), (b0, b1) = _columns(a), _columns(b)
@@ -156,13 +177,14 @@ class _Reader:
 
     def plausibility(self, mask: np.ndarray) -> float:
         """Log confidence of the part read alone, less what its shape costs for the digit read (a whole number
-        squashed into one "digit" reads surely, but no digit is written five times as wide as tall)."""
+        squashed into one "digit" reads surely, but no digit is written five times as wide as tall, and no 1
+        crosses two strokes on most rows)."""
         prediction = self.predictor.predict(self.piece(mask).picture())
         if prediction.digit is None:
             return np.log(1e-6)
         (top, bottom), (left, right) = _rows(mask), _columns(mask)
         return float(np.log(max(prediction.confidence, 1e-6))
-                     - aspect_penalty(prediction.digit, right - left, bottom - top))
+                     - shape_penalty(prediction.digit, prediction.preprocessed.image, right - left, bottom - top))
 
     def pieces(self) -> list[np.ndarray]:
         """Connected components without specks, pieces that clearly share columns joined."""
