@@ -156,6 +156,6 @@ def _touching_left(placed: list[tuple[int, int, np.ndarray]], top: int, big: np.
         if len(cols) and top + r in right_edge:
             x = max(x, right_edge[top + r] - int(cols[0]))
     if x == -10**9:
-        last_top, last_left, last = placed[-1]
+        _, last_left, last = placed[-1]
         x = last_left + last.shape[1]
     return x

@@ -16,7 +16,15 @@ from dashboard.session import INPUT_KEY, CurrentInput
 from harness import run_module
 from harness.browser import draw_digit, running_app
 from harness.synthetic_drawings import compose_number, stroke_digit
-from model.number import DIGIT_ASPECT, aspect_penalty, read_number, shape_penalty, split_digits, two_stroke_rows
+from model.number import (
+    DIGIT_ASPECT,
+    TWO_STROKE_ROWS,
+    aspect_penalty,
+    read_number,
+    shape_penalty,
+    split_digits,
+    two_stroke_rows,
+)
 
 
 def stroke_ink(digit: int, **style) -> np.ndarray:
@@ -57,6 +65,27 @@ def test_a_digit_in_two_pieces_stays_one_digit(predictor):
     draw.line([(330, 40), (332, 170)], fill=0, width=12)  # and a 1
     reading = read_number(predictor, np.asarray(picture))
     assert reading.number == "541", [d.to_dict() for d in reading.digits]
+
+
+def test_the_shape_statistics_are_mnist_s(sample):
+    """Recomputed here, by other code, from the bundled sample's 6,000 training digits (genuine MNIST): each
+    digit's log width / height and its 99th percentile of rows crossing two strokes."""
+    ink = sample.x_train > 80
+    index = np.arange(28)
+
+    def extent(inked):  # first to last inked column (or row), inclusive
+        return np.where(inked, index, -1).max(axis=1) - np.where(inked, index, 99).min(axis=1) + 1
+
+    log_aspect = np.log(extent(ink.any(axis=1)) / extent(ink.any(axis=2)))
+    rises = (np.diff(np.pad(ink, ((0, 0), (0, 0), (1, 0))).astype(int), axis=2) == 1).sum(axis=2)  # strokes a row
+    share = (rises >= 2).sum(axis=1) / (rises >= 1).sum(axis=1)
+    for digit in range(10):
+        mine = sample.y_train == digit
+        mean, std = DIGIT_ASPECT[digit]
+        assert abs(log_aspect[mine].mean() - mean) < 0.03 and abs(log_aspect[mine].std() - std) < 0.03
+        assert abs(np.quantile(share[mine], 0.99) - TWO_STROKE_ROWS[digit]) < 0.08
+    some = slice(0, 200)
+    assert np.allclose([two_stroke_rows(image / 255.0) for image in sample.x_train[some]], share[some])
 
 
 def test_a_part_costs_nothing_at_its_digits_usual_width_and_more_the_wider_it_is():
