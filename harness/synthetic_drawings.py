@@ -52,7 +52,7 @@ def _box(size: float, aspect: float, place: str, canvas: int, margin: int = 2) -
     return left, top, width, height
 
 
-def _compose(ink: np.ndarray, style: str) -> np.ndarray:
+def in_style(ink: np.ndarray, style: str) -> np.ndarray:
     """Ink coverage (H, W) in [0, 1] → the canvas picture in the given style."""
     if style == "transparent":
         rgba = np.zeros(ink.shape + (4,), np.uint8)
@@ -79,7 +79,7 @@ def stroke_digit(digit: int, place: str = "centre", size: str | float = "medium"
         for x, y in (pts[0], pts[-1]):
             draw.ellipse((x - r, y - r, x + r, y + r), fill=255)
     ink = np.asarray(img.resize((canvas, canvas), Image.Resampling.BOX), np.float32) / 255.0
-    return _compose(ink, style)
+    return in_style(ink, style)
 
 
 def mnist_digit(image: np.ndarray, place: str = "centre", size: str | float = "medium",
@@ -93,69 +93,4 @@ def mnist_digit(image: np.ndarray, place: str = "centre", size: str | float = "m
     ink = np.zeros((canvas, canvas), np.float32)
     x0, y0 = int(round(left)), int(round(top))
     ink[y0:y0 + h, x0:x0 + w] = np.clip(big, 0, 1)[: canvas - y0, : canvas - x0]
-    return _compose(ink, style)
-
-
-def _ink_crop(ink: np.ndarray) -> np.ndarray:
-    rows, cols = np.flatnonzero(ink.max(axis=1) > 0.12), np.flatnonzero(ink.max(axis=0) > 0.12)
-    return ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-
-
-def compose_number(digit_inks: list[np.ndarray], rng: np.random.Generator, height: float = 110,
-                   gap: tuple[float, float] = (0.05, 0.5), jitter: float = 0.12,
-                   style: str = "paper", sizes: tuple[float, float] = (0.85, 1.15), slope: float = 0.0,
-                   from_ink: bool = False) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
-    """Digits (ink maps, float in [0, 1], any size) written side by side as one number, like a hand does:
-    each a little bigger or smaller (``sizes`` × height) and higher or lower (``jitter`` × height), each a
-    further ``slope`` × height lower than the one before (a number written uphill: negative), with uneven gaps
-    (``gap``, a fraction of the height). The gap is measured between the digits' boxes, or with ``from_ink``
-    between their inks: 0 is digits just touching, negative ones overlap their neighbour's ink by that much.
-    Returns the picture in ``style`` and each digit's (top, left, bottom, right)."""
-    margin = int(height * 0.4)
-    rise = abs(slope) * height * max(0, len(digit_inks) - 1)
-    placed, boxes, x, space = [], [], margin, 0
-    base = margin + (rise if slope < 0 else 0)
-    for k, ink in enumerate(digit_inks):
-        crop = _ink_crop(ink)
-        h = max(8, round(height * rng.uniform(*sizes)))
-        w = max(3, round(h * crop.shape[1] / crop.shape[0]))
-        big = np.asarray(Image.fromarray((crop * 255).astype(np.uint8)).resize((w, h), Image.Resampling.BICUBIC),
-                         np.float32) / 255.0
-        top = round(base + slope * k * height) + round(rng.uniform(-jitter, jitter) * height) + round((height - h) / 2)
-        if from_ink and placed:
-            x = _touching_left(placed, top, big) + space
-        placed.append((top, x, big))
-        boxes.append((top, x, top + h, x + w))
-        space = round(rng.uniform(*gap) * height)
-        x += w + space
-    width = max(box[3] for box in boxes) + margin
-    lowest = max(box[2] for box in boxes)
-    shift = max(0, margin - min(box[1] for box in boxes))
-    ink = np.zeros((int(max(lowest + margin, height + 2 * margin + jitter * 2 * height + 0.3 * height)),
-                    width + shift), np.float32)
-    for top, left, big in placed:
-        region = ink[top:top + big.shape[0], left + shift:left + shift + big.shape[1]]
-        np.maximum(region, np.clip(big, 0, 1)[:region.shape[0], :region.shape[1]], out=region)
-    boxes = [(t, left + shift, b, r + shift) for t, left, b, r in boxes]
-    return _compose(ink, style), boxes
-
-
-def _touching_left(placed: list[tuple[int, int, np.ndarray]], top: int, big: np.ndarray) -> int:
-    """The left edge at which ``big`` (placed at row ``top``) just touches the ink already placed: the smallest
-    x at which no row of it overlaps the others' ink; where no row is shared, right after the last box."""
-    ink_threshold = 0.3
-    right_edge: dict[int, int] = {}
-    for t, left, other in placed:
-        for r in range(other.shape[0]):
-            cols = np.flatnonzero(other[r] > ink_threshold)
-            if len(cols):
-                right_edge[t + r] = max(right_edge.get(t + r, -10**9), left + int(cols[-1]) + 1)
-    x = -10**9
-    for r in range(big.shape[0]):
-        cols = np.flatnonzero(big[r] > ink_threshold)
-        if len(cols) and top + r in right_edge:
-            x = max(x, right_edge[top + r] - int(cols[0]))
-    if x == -10**9:
-        _, last_left, last = placed[-1]
-        x = last_left + last.shape[1]
-    return x
+    return in_style(ink, style)

@@ -10,10 +10,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.session import INPUT_KEY, MODEL_KEY, CurrentInput
-from harness.synthetic_drawings import compose_number, stroke_digit
+from harness.synthetic_drawings import in_style, stroke_digit
 from model.attack import Norm
 from model.preprocess import Stage
 from model.store import ModelStore
+from training.composed_numbers import layout_number
 from training.hyperparams import Hyperparams
 from training.sweeps import Sweep
 from training.uploads import add_uploaded_model
@@ -52,8 +53,8 @@ def test_without_a_drawing_it_says_where_to_draw(experiment):
 
 def test_a_number_is_experimented_on_one_digit_at_a_time(experiment):
     inks = [stroke_digit(d, size="large", pen=14)[..., 3] / 255.0 for d in (8, 0, 5)]
-    experiment.session_state[INPUT_KEY] = CurrentInput(compose_number(inks, np.random.default_rng(0))[0], "canvas",
-                                                       is_number=True)
+    picture = in_style(layout_number(inks, np.random.default_rng(0)).ink, "paper")
+    experiment.session_state[INPUT_KEY] = CurrentInput(picture, "canvas", is_number=True)
     experiment.run()
     experiment.radio(key="experiment_digit").set_value(2).run()
     assert not experiment.exception and readings(experiment)[1].startswith("Reads **5**")

@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw
 from dashboard.session import INPUT_KEY, CurrentInput
 from harness import run_module
 from harness.browser import draw_digit, running_app
-from harness.synthetic_drawings import compose_number, stroke_digit
+from harness.synthetic_drawings import in_style, stroke_digit
 from model.number import (
     DIGIT_ASPECT,
     TWO_STROKE_ROWS,
@@ -25,6 +25,7 @@ from model.number import (
     split_digits,
     two_stroke_rows,
 )
+from training.composed_numbers import layout_number
 
 
 def stroke_ink(digit: int, **style) -> np.ndarray:
@@ -32,8 +33,8 @@ def stroke_ink(digit: int, **style) -> np.ndarray:
 
 
 def number_picture(digits: str, seed: int = 0, gap: tuple[float, float] = (0.1, 0.4), style: str = "paper"):
-    rng = np.random.default_rng(seed)
-    return compose_number([stroke_ink(int(d), pen=14) for d in digits], rng, gap=gap, style=style)
+    number = layout_number([stroke_ink(int(d), pen=14) for d in digits], np.random.default_rng(seed), gap=gap)
+    return in_style(number.ink, style), number.boxes
 
 
 def png(picture: np.ndarray) -> bytes:
@@ -115,7 +116,7 @@ def test_touching_digits_are_cut_apart(predictor, sample):
     for _ in range(30):
         labels = rng.integers(0, 10, int(rng.integers(2, 5)))
         inks = [sample.x_test[rng.choice(np.flatnonzero(sample.y_test == d))] / 255.0 for d in labels]
-        picture, _ = compose_number(inks, rng, gap=(0.0, 0.0), from_ink=True)
+        picture = in_style(layout_number(inks, rng, gap=(0.0, 0.0), from_ink=True).ink, "paper")
         number = read_number(predictor, picture).number or ""
         whole += number == "".join(map(str, labels))
         counted += len(number) == len(labels)
