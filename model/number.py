@@ -7,14 +7,18 @@ first, by the same ink extraction as ``model.preprocess`` (stage 2):
    around them are dropped.
 2. **merge** — pieces that overlap horizontally belong to one digit: a 5's flag, a 4 or a 7 drawn in
    two strokes, the two halves of a broken 8. Digits side by side do not overlap (much) horizontally.
-3. **split** — a piece wider than one digit may be digits that touch: the model scores the ways of cutting it
-   and the best wins. Each cut is a path from top to bottom through the least ink near a light column, not a
-   straight line: digits written close lean into each other (a 7's bar over the next digit, slanted 1s), and a
-   straight cut would slice a neighbour.
+3. **split** — a piece wider than one digit may be digits that touch: every way of cutting it is scored and
+   the best wins. Each cut is a path from top to bottom through the least ink near a light column or a column
+   of a regular grid, not a straight line: digits written close lean into each other (a 7's bar over the next
+   digit, slanted 1s), and a straight cut would slice a neighbour. A part scores by how surely the classifier
+   reads it, how surely the part checker (``model/part_check.py``, a small network that sees the part at the
+   number's scale with its neighbours' ink beside it) takes it for one whole digit, and how usual its shape
+   is for the digit read.
 4. **read** — each digit's ink alone (the other digits blanked) goes through ``to_model_input`` and the
    predictor, left to right.
 
-No Streamlit and no TensorFlow here: the predictor is passed in.
+No Streamlit here, and TensorFlow only behind the predictor (passed in) and the part checker (``read_number``
+loads the shipped one).
 """
 
 from __future__ import annotations
@@ -23,12 +27,22 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+from PIL import Image
 from scipy import ndimage
 
-from model.preprocess import INK_THRESHOLD, MIN_CONTRAST, ImageSource, extract_ink, load_rgba, stretch_ink
+from model.preprocess import (
+    INK_THRESHOLD,
+    MIN_CONTRAST,
+    ImageSource,
+    extract_ink,
+    load_rgba,
+    stretch_ink,
+    to_model_input,
+)
 
 if TYPE_CHECKING:
     from model.inference import Prediction, Predictor
+    from model.part_check import PartChecker
 
 Box = tuple[int, int, int, int]
 """(top, left, bottom, right) in the input's pixels, bottom/right exclusive."""
@@ -52,13 +66,20 @@ FRAGMENT_SLACK = 0.05
 """A fragment joins its neighbour unless the two read at least this much less surely together than apart (the
 model reads a 5's lifted flag alone as a confident 7)."""
 MAYBE_TOUCHING = 0.7
-"""Wider than this × its height, a piece may be digits that touch (a 0 is ~0.8; a 2 or a 5 can reach ~1.3)."""
+"""Without a part checker: wider than this × its height, a piece may be digits that touch (a 0 is ~0.8; a 2 or a
+5 can reach ~1.3)."""
+SURE_WHOLE = 0.9
+"""A piece the part checker takes for one whole digit at least this surely is not cut."""
 TOUCHING_ASPECT = 1.3
 """Without a model, wider than this × its height is taken as digits that touch."""
 MIN_DIGIT_WIDTH = 0.15
 """No part narrower than this × the height is cut off (a 1 is about 0.1–0.2, with its pen width)."""
-CUT_INK = 0.6
-"""Only columns with less ink than this × the piece's inkiest column are places to cut."""
+CUT_GRID = 0.15
+"""Besides its light columns, a piece may be cut every this × the digits' height …"""
+CUT_SPACING = 0.075
+"""… but no two cuts start closer than this × the height."""
+MAX_PART_WIDTH = 1.8
+"""No part of a cut piece is wider than this × the height (the widest digits, a big 0 or 2, reach ~1.6)."""
 CUT_PENALTY = 0.15
 """Each cut costs this much log confidence: the parts must read more surely than the whole to be cut."""
 DIGIT_ASPECT = ((-0.109, 0.201), (-0.949, 0.467), (-0.074, 0.223), (-0.242, 0.215), (-0.248, 0.216),
@@ -80,6 +101,10 @@ PATH_REACH = 0.2
 """A cut's path wanders at most this × the digits' height either side of its column."""
 PATH_BEND = 0.05
 """What wandering to the edge of its reach costs a path, in ink: between equally light ways it goes straight."""
+WINDOW = (32, 64)
+"""What the part checker (``model/part_check.py``) sees of a part, in pixels (rows, columns) …"""
+WINDOW_SPAN = (1.5, 3.0)
+"""… covering this many digit heights around the part's box centre (down, across)."""
 
 
 @dataclass(frozen=True)
@@ -159,33 +184,64 @@ def _gap(a: np.ndarray, b: np.ndarray) -> int:
     return max(a0, b0) - min(a1, b1)
 
 
-class _Reader:
+class NumberReader:
     """Cuts one number's ink into digits, asking the predictor where geometry alone cannot decide."""
 
-    def __init__(self, ink: np.ndarray, predictor: Predictor | None):
+    def __init__(self, ink: np.ndarray, predictor: Predictor | None, checker: PartChecker | None = None):
         self.ink = ink
         self.predictor = predictor
+        self.checker = checker
 
     def piece(self, mask: np.ndarray) -> DigitPiece:
         """The digit's ink: inside its mask, and the faint anti-aliased rim just outside it (the mask is cut at
         INK_THRESHOLD; without the rim strokes come out thinner and harder-edged than MNIST's)."""
-        rim = ndimage.binary_dilation(mask, iterations=RIM_PX)
-        return DigitPiece(_box(mask), np.where(rim, self.ink, 0).astype(np.float32))
+        box = top, left, bottom, right = _box(mask)
+        near = slice(max(0, top - RIM_PX), bottom + RIM_PX), slice(max(0, left - RIM_PX), right + RIM_PX)
+        ink = np.zeros(self.ink.shape, np.float32)
+        ink[near] = np.where(ndimage.binary_dilation(mask[near], iterations=RIM_PX), self.ink[near], 0)
+        return DigitPiece(box, ink)
 
     def confidence(self, mask: np.ndarray) -> float:
         prediction = self.predictor.predict(self.piece(mask).picture())
         return prediction.confidence if prediction.digit is not None else 0.0
 
-    def plausibility(self, mask: np.ndarray) -> float:
-        """Log confidence of the part read alone, less what its shape costs for the digit read (a whole number
-        squashed into one "digit" reads surely, but no digit is written five times as wide as tall, and no 1
-        crosses two strokes on most rows)."""
-        prediction = self.predictor.predict(self.piece(mask).picture())
-        if prediction.digit is None:
-            return np.log(1e-6)
-        (top, bottom), (left, right) = _rows(mask), _columns(mask)
-        return float(np.log(max(prediction.confidence, 1e-6))
-                     - shape_penalty(prediction.digit, prediction.preprocessed.image, right - left, bottom - top))
+    def window(self, mask: np.ndarray, height: float) -> np.ndarray:
+        """What the part checker sees of a part: WINDOW_SPAN digit heights around its box's centre, shrunk to
+        WINDOW pixels (area average), channel 0 the part's ink (with its rim, as ``piece``), channel 1 the
+        rest of the number's ink. Float32 (rows, columns, 2)."""
+        top, left, bottom, right = _box(mask)
+        span_y, span_x = WINDOW_SPAN[0] * height, WINDOW_SPAN[1] * height
+        y0, x0 = int(round((top + bottom - span_y) / 2)), int(round((left + right - span_x) / 2))
+        y1, x1 = y0 + max(1, int(round(span_y))), x0 + max(1, int(round(span_x)))
+        sy0, sx0 = max(0, y0), max(0, x0)
+        sy1, sx1 = min(self.ink.shape[0], y1), min(self.ink.shape[1], x1)
+        ink = self.ink[sy0:sy1, sx0:sx1]
+        own = np.where(ndimage.binary_dilation(mask[sy0:sy1, sx0:sx1], iterations=RIM_PX), ink, 0)
+        window = np.zeros((2, y1 - y0, x1 - x0), np.float32)
+        window[0, sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = own
+        window[1, sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = ink - own
+        return np.stack([np.asarray(Image.fromarray(channel, "F").resize(WINDOW[::-1], Image.Resampling.BOX))
+                         for channel in window], axis=-1)
+
+    def plausibilities(self, parts: list[np.ndarray], height: float) -> np.ndarray:
+        """For each part: the log confidence of the part read alone, less what its shape costs for the digit read
+        (a whole number squashed into one "digit" reads surely, but no digit is written five times as wide as
+        tall, and no 1 crosses two strokes on most rows), plus the part checker's log probability that it is
+        one whole digit. Batched: one forward pass of each network for all of them."""
+        pres = [to_model_input(self.piece(mask).picture()) for mask in parts]
+        scores = np.full(len(parts), np.log(1e-6))
+        found = [k for k, pre in enumerate(pres) if not pre.is_empty]
+        if not found:
+            return scores
+        probabilities = self.predictor.probabilities(np.concatenate([pres[k].model_input for k in found]))
+        whole = (self.checker.log_whole(np.stack([self.window(parts[k], height) for k in found]))
+                 if self.checker is not None else np.zeros(len(found)))
+        for k, p, w in zip(found, probabilities, whole):
+            digit = int(p.argmax())
+            (top, bottom), (left, right) = _rows(parts[k]), _columns(parts[k])
+            scores[k] = (np.log(max(float(p[digit]), 1e-6)) + w
+                         - shape_penalty(digit, pres[k].image, right - left, bottom - top))
+        return scores
 
     def pieces(self) -> list[np.ndarray]:
         """Connected components without specks, pieces that clearly share columns joined."""
@@ -231,12 +287,14 @@ class _Reader:
         reach = max(1, int(PATH_REACH * height))
         lo, hi = max(0, column - reach), min(piece.shape[1], column + reach + 1)
         cost = (self.ink * piece)[top:bottom, lo:hi] + PATH_BEND * np.abs(np.arange(lo, hi) - column) / reach
-        total, came_from = cost[0].copy(), np.zeros(cost.shape, np.int64)
+        came_from = np.zeros(cost.shape, np.int64)
+        options = np.full((3, cost.shape[1]), np.inf)  # reaching each column from c-1, c, c+1
+        total, columns = cost[0].copy(), np.arange(cost.shape[1])
         for r in range(1, len(cost)):
-            options = np.stack([np.r_[np.inf, total[:-1]], total, np.r_[total[1:], np.inf]])  # from c-1, c, c+1
+            options[0, 1:], options[1], options[2, :-1] = total[:-1], total, total[1:]
             step = options.argmin(axis=0)
             came_from[r] = step - 1
-            total = cost[r] + options[step, np.arange(len(total))]
+            total = cost[r] + options[step, columns]
         path = np.full(piece.shape[0], column)
         c = int(total.argmin())
         for r in range(len(cost) - 1, -1, -1):
@@ -246,71 +304,103 @@ class _Reader:
 
     def cut_candidates(self, piece: np.ndarray, height: float) -> list[int]:
         """Columns where touching digits could be cut: the light columns (local minima of the ink's vertical
-        projection), not too close to the piece's ends or to each other."""
+        projection), lightest first, then every CUT_GRID × height between them — where a 7's bar or a slanted
+        stroke hides the gap from the projection, a path from a nearby column still finds it — none closer than
+        CUT_SPACING × height to another or MIN_DIGIT_WIDTH × height to the piece's ends."""
         left, right = _columns(piece)
         profile = np.convolve((self.ink * piece).sum(axis=0)[left:right], np.ones(3) / 3, mode="same")
-        edge, spacing = int(MIN_DIGIT_WIDTH * height), max(2, int(0.5 * MIN_DIGIT_WIDTH * height))
-        light = CUT_INK * profile.max()
+        edge, spacing = int(MIN_DIGIT_WIDTH * height), max(2, int(CUT_SPACING * height))
         minima = [c for c in range(edge, len(profile) - edge)
-                  if profile[c] <= profile[c - 1] and profile[c] <= profile[c + 1] and profile[c] < light]
+                  if profile[c] <= profile[c - 1] and profile[c] <= profile[c + 1]]
+        grid = range(edge, len(profile) - edge, max(2, int(CUT_GRID * height)))
         chosen: list[int] = []
-        for c in sorted(minima, key=lambda c: profile[c]):
+        for c in [*sorted(minima, key=lambda c: profile[c]), *grid]:
             if all(abs(c - k) >= spacing for k in chosen):
                 chosen.append(c)
         return sorted(left + c for c in chosen)
 
+    @staticmethod
+    def aspect(piece: np.ndarray, height: float) -> float:
+        """The piece's width / its height (at least 0.6 × the digits' height: a dash is no wide digit)."""
+        (top, bottom), (left, right) = _rows(piece), _columns(piece)
+        return (right - left) / max(bottom - top, 0.6 * height)
+
+    def may_touch(self, pieces: list[np.ndarray], height: float) -> list[bool]:
+        """Which pieces may be digits that touch, and so are worth cutting: with the part checker, those it does
+        not take for one whole digit (SURE_WHOLE) — two slanted 8s or a 1 touching a 9 can be narrower than
+        one wide 0; without it, those wider than MAYBE_TOUCHING × their height."""
+        if self.checker is None or self.predictor is None:
+            return [self.aspect(piece, height) > MAYBE_TOUCHING for piece in pieces]
+        whole = np.exp(self.checker.log_whole(np.stack([self.window(piece, height) for piece in pieces])))
+        return list(whole < SURE_WHOLE)
+
     def split(self, piece: np.ndarray, height: float) -> list[np.ndarray]:
-        """A piece wider than one digit may be digits that touch. Cut it where the model reads the parts more
-        surely than the whole: the best of all ways to cut at the light columns (dynamic programming over the
-        cuts, each part's log confidence, a penalty per cut). Without a model: equal parts by width."""
-        top, bottom = _rows(piece)
-        left, right = _columns(piece)
-        aspect = (right - left) / max(bottom - top, 0.6 * height)
-        if aspect <= MAYBE_TOUCHING:
-            return [piece]
+        """Cut a piece that may be digits that touch (``may_touch``) where its parts score better than the whole:
+        the best of all ways to cut it into ``candidate_parts`` (dynamic programming over the cuts: each part's
+        ``plausibilities``, a penalty per cut). Without a model: into equal parts by width, when wider than
+        TOUCHING_ASPECT × its height."""
+        aspect = self.aspect(piece, height)
         if self.predictor is None:
             if aspect <= TOUCHING_ASPECT:
                 return [piece]
+            left, right = _columns(piece)
             parts = round(aspect / 0.7)
             bounds = [left + round((right - left) * k / parts) for k in range(parts + 1)]
             straight = [np.full(piece.shape[0], b) for b in bounds]
             return [self.between(piece, a, b) for a, b in zip(straight[:-1], straight[1:])]
+        parts = self.candidate_parts(piece, height)
+        spans = list(parts)
+        ends = 1 + max(j for _, j in spans)
+        scores = dict(zip(spans, self.plausibilities([parts[span] for span in spans], height)))
+        best: list[tuple[float, list[int]]] = [(0.0, [])] + [(-np.inf, [])] * (ends - 1)
+        for i, j in spans:  # in order of j: every best[i] is final before it is used
+            score = best[i][0] + scores[i, j] - (CUT_PENALTY if i else 0.0)
+            if score > best[j][0]:
+                best[j] = (score, [*best[i][1], i])
+        starts = best[-1][1] + [ends - 1]
+        return [parts[a, b] for a, b in zip(starts[:-1], starts[1:])]
+
+    def candidate_parts(self, piece: np.ndarray, height: float) -> dict[tuple[int, int], np.ndarray]:
+        """Every part the piece may be cut into: its ink between bounds i < j — the piece's left edge, the cut
+        paths at ``cut_candidates``, its right edge — no wider than MAX_PART_WIDTH × height (but always the
+        whole piece), holding some ink; by (i, j), in order of j."""
         full = piece.shape[0]
+        left, right = _columns(piece)
         bounds = [np.full(full, left), *(self.cut_path(piece, c, height) for c in self.cut_candidates(piece, height)),
                   np.full(full, right)]
-        best: list[tuple[float, list[int]]] = [(0.0, [])] + [(-np.inf, [])] * (len(bounds) - 1)
+        starts, last = [int(b.min()) for b in bounds], len(bounds) - 1
+        parts = {}
         for j in range(1, len(bounds)):
             for i in range(j):
-                part = self.between(piece, bounds[i], bounds[j])
-                if not part.any():
-                    continue
-                score = best[i][0] + self.plausibility(part) - (CUT_PENALTY if i else 0.0)
-                if score > best[j][0]:
-                    best[j] = (score, [*best[i][1], i])
-        starts = best[-1][1] + [len(bounds) - 1]
-        parts = [self.between(piece, bounds[a], bounds[b]) for a, b in zip(starts[:-1], starts[1:])]
-        return [p for p in parts if p.any()]
+                if (i, j) == (0, last) or starts[j] - starts[i] <= MAX_PART_WIDTH * height:
+                    part = self.between(piece, bounds[i], bounds[j])
+                    if part.any():
+                        parts[i, j] = part
+        return parts
 
     def digits(self) -> list[DigitPiece]:
         pieces = self.pieces()
         if not pieces:
             return []
         height = float(np.median([np.subtract(*_rows(p)[::-1]) for p in pieces]))
-        masks = [part for piece in pieces for part in self.split(piece, height)]
+        cut = self.may_touch(pieces, height)
+        masks = [part for piece, touching in zip(pieces, cut) for part in (self.split(piece, height) if touching
+                                                                            else [piece])]
         return [self.piece(m) for m in sorted(masks, key=lambda m: _columns(m)[0])]
 
 
-def _number_ink(source: ImageSource) -> np.ndarray | None:
+def number_ink(source: ImageSource) -> np.ndarray | None:
     raw_ink, _, peak = extract_ink(load_rgba(source))
     return None if peak < MIN_CONTRAST else stretch_ink(raw_ink, peak)
 
 
-def split_digits(source: ImageSource, predictor: Predictor | None = None) -> list[DigitPiece]:
+def split_digits(source: ImageSource, predictor: Predictor | None = None,
+                 checker: PartChecker | None = None) -> list[DigitPiece]:
     """The digits of a number, left to right; empty when there is no ink. With a predictor, doubtful joins
-    and cuts are decided by how surely it reads the alternatives. Raises ImageError like ``to_model_input``
-    for inputs that are not usable images."""
-    ink = _number_ink(source)
-    return [] if ink is None else _Reader(ink, predictor).digits()
+    and cuts are decided by how surely it reads the alternatives (and, with a part checker, how surely each
+    part is one whole digit). Raises ImageError like ``to_model_input`` for inputs that are not usable images."""
+    ink = number_ink(source)
+    return [] if ink is None else NumberReader(ink, predictor, checker).digits()
 
 
 @dataclass(frozen=True)
@@ -339,6 +429,10 @@ class NumberReading:
 
 
 def read_number(predictor: Predictor, source: ImageSource) -> NumberReading:
-    """Split ``source`` into digits and read each through the one-digit preprocessing and ``predictor``."""
-    readings = [DigitReading(piece, predictor.predict(piece.picture())) for piece in split_digits(source, predictor)]
+    """Split ``source`` into digits (cuts weighed by ``predictor`` and the shipped part checker) and read each
+    through the one-digit preprocessing and ``predictor``."""
+    from model.part_check import shipped_part_checker  # TensorFlow: the predictor has loaded it already
+
+    pieces = split_digits(source, predictor, shipped_part_checker())
+    readings = [DigitReading(piece, predictor.predict(piece.picture())) for piece in pieces]
     return NumberReading([r for r in readings if r.prediction.digit is not None])
