@@ -184,6 +184,11 @@ def _gap(a: np.ndarray, b: np.ndarray) -> int:
     return max(a0, b0) - min(a1, b1)
 
 
+def line_height(pieces: list[np.ndarray]) -> float:
+    """The digits' height: the median of the pieces' heights (what every length in cutting is measured in)."""
+    return float(np.median([_height(p) for p in pieces]))
+
+
 class NumberReader:
     """Cuts one number's ink into digits, asking the predictor where geometry alone cannot decide."""
 
@@ -257,7 +262,7 @@ class NumberReader:
         """Join neighbours that share columns: surely above MERGE_SURE; between MAYBE_SAME and it, or for a
         small piece close to a neighbour (a 5's flag), when the model reads the two together more surely."""
         pieces = sorted(pieces, key=lambda m: _columns(m)[0])
-        height = float(np.median([np.subtract(*_rows(p)[::-1]) for p in pieces]))
+        height = line_height(pieces)
         area = float(np.median([p.sum() for p in pieces]))
         i = 0
         while i < len(pieces) - 1:
@@ -382,7 +387,7 @@ class NumberReader:
         pieces = self.pieces()
         if not pieces:
             return []
-        height = float(np.median([np.subtract(*_rows(p)[::-1]) for p in pieces]))
+        height = line_height(pieces)
         cut = self.may_touch(pieces, height)
         masks = [part for piece, touching in zip(pieces, cut) for part in (self.split(piece, height) if touching
                                                                             else [piece])]

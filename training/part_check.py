@@ -4,7 +4,7 @@ Its data are parts cut from numbers nobody wrote: 2–5 MNIST *training* digits,
 (``training/styled_digits.py``, one random pen per number), composed as a hand writes a number
 (``training/composed_numbers.py``) — apart, close, touching, pushed into each other, of mixed sizes, up- or
 downhill. Each number goes through the reader's own steps (``model.number.NumberReader``: its pieces, the cut
-paths at their light columns) and every part between two cuts is labelled by the composed digits' own ink:
+paths at their light columns and on a grid) and every part between two cuts is labelled by the composed digits' own ink:
 one whole digit when it holds at least WHOLE of one digit's ink and at least PURE of its ink is that digit's;
 not one when it holds less than PART of any digit, or more than IMPURE of others'; parts in between are left
 out. The MNIST test digits, which ``bench/number_reading.py`` scores the reader on, are never used.
@@ -25,7 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from model.inference import Predictor
-from model.number import WINDOW, NumberReader, _rows, number_ink
+from model.number import WINDOW, NumberReader, line_height, number_ink
 from model.part_check import SHIPPED_PART_CHECK, build_part_checker
 from model.store import SHIPPED_MODEL, write_json_atomic
 from training.composed_numbers import NumberLayout, layout_number
@@ -67,7 +67,7 @@ def labelled_parts(layout: NumberLayout, predictor: Predictor,
     owners = layout.owners()
     sizes = np.bincount(owners[owners >= 0], minlength=len(layout.layers))
     pieces = reader.pieces()
-    height = float(np.median([np.subtract(*_rows(p)[::-1]) for p in pieces]))
+    height = line_height(pieces)
     windows, labels, found = [], [], set()
     for piece in pieces:
         for part in reader.candidate_parts(piece, height).values():
