@@ -61,6 +61,14 @@ def batch_forward(model: keras.Model, shape: tuple[int, ...]):
                        input_signature=[tf.TensorSpec((None, *shape), tf.float32)]).get_concrete_function()
 
 
+def in_batches(forward, inputs: np.ndarray, outputs: int) -> np.ndarray:
+    """``forward`` (from ``batch_forward``) over any number of inputs, BATCH at a time: (N, outputs) float32."""
+    inputs = np.asarray(inputs, dtype=np.float32)
+    if len(inputs) == 0:
+        return np.zeros((0, outputs), np.float32)
+    return np.concatenate([forward(tf.constant(inputs[i:i + BATCH])).numpy() for i in range(0, len(inputs), BATCH)])
+
+
 class Predictor:
     """A loaded model plus a compiled forward pass; safe to share across threads."""
 
@@ -85,11 +93,7 @@ class Predictor:
 
     def probabilities(self, inputs: np.ndarray) -> np.ndarray:
         """Softmax outputs (N, 10) for model inputs (N, 28, 28, 1), in batches of BATCH."""
-        inputs = np.asarray(inputs, dtype=np.float32)
-        if len(inputs) == 0:
-            return np.zeros((0, 10), np.float32)
-        return np.concatenate([self._forward_many(tf.constant(inputs[i:i + BATCH])).numpy()
-                               for i in range(0, len(inputs), BATCH)])
+        return in_batches(self._forward_many, inputs, outputs=10)
 
     def classify(self, inputs: np.ndarray) -> np.ndarray:
         """The predicted digit (N,) for each of a batch of model inputs (N, 28, 28, 1)."""

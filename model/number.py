@@ -7,13 +7,13 @@ first, by the same ink extraction as ``model.preprocess`` (stage 2):
    around them are dropped.
 2. **merge** — pieces that overlap horizontally belong to one digit: a 5's flag, a 4 or a 7 drawn in
    two strokes, the two halves of a broken 8. Digits side by side do not overlap (much) horizontally.
-3. **split** — a piece wider than one digit may be digits that touch: every way of cutting it is scored and
-   the best wins. Each cut is a path from top to bottom through the least ink near a light column or a column
-   of a regular grid, not a straight line: digits written close lean into each other (a 7's bar over the next
-   digit, slanted 1s), and a straight cut would slice a neighbour. A part scores by how surely the classifier
-   reads it, how surely the part checker (``model/part_check.py``, a small network that sees the part at the
-   number's scale with its neighbours' ink beside it) takes it for one whole digit, and how usual its shape
-   is for the digit read.
+3. **split** — a piece the part checker does not take for one whole digit (without it: one wider than a
+   digit) may be digits that touch: every way of cutting it is scored and the best wins. Each cut is a path
+   from top to bottom through the least ink near a light column or a column of a regular grid, not a straight
+   line: digits written close lean into each other (a 7's bar over the next digit, slanted 1s), and a straight
+   cut would slice a neighbour. A part scores by how surely the classifier reads it, how surely the part
+   checker (``model/part_check.py``, a small network that sees the part at the number's scale with its
+   neighbours' ink beside it) takes it for one whole digit, and how usual its shape is for the digit read.
 4. **read** — each digit's ink alone (the other digits blanked) goes through ``to_model_input`` and the
    predictor, left to right.
 

@@ -4,7 +4,7 @@ reader's cuts (``model/number.py``).
 The digit classifier cannot say it: preprocessing fits any part into the same 20×20 box, so it reads half
 a 0, or two digits squashed together, as one digit with confidence 0.98. This network sees what the
 classifier never does — the part at the number's own scale, with its neighbours' ink beside it (the window
-from ``model.number.part_window``: channel 0 the part's ink, channel 1 the rest of the number's) — and so
+from ``model.number.NumberReader.window``: channel 0 the part's ink, channel 1 the rest of the number's) — and so
 whether a cut sliced through a stroke, left half a digit behind, or took in a neighbour. It is trained by
 ``python -m training.part_check`` on parts cut from numbers composed of MNIST training digits and styled
 digits (``training/composed_numbers.py``), labelled by which digits' ink each part holds.
@@ -21,9 +21,8 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-from model.inference import BATCH, batch_forward
+from model.inference import batch_forward, in_batches
 from model.number import WINDOW
 from model.store import WEIGHTS_DIR
 
@@ -60,21 +59,17 @@ class PartChecker:
 
     def log_whole(self, windows: np.ndarray) -> np.ndarray:
         """log p(one whole digit) for each of the windows (N, 32, 64, 2)."""
-        if len(windows) == 0:
-            return np.zeros(0, np.float32)
-        windows = np.asarray(windows, np.float32)
-        p = np.concatenate([self._forward(tf.constant(windows[i:i + BATCH])).numpy()
-                            for i in range(0, len(windows), BATCH)])[:, 0]
+        p = in_batches(self._forward, windows, outputs=1)[:, 0]
         return np.log(np.clip(p, 1e-6, 1.0))
 
 
 @functools.cache
 def shipped_part_checker() -> PartChecker | None:
     """The shipped checker, loaded once per process; None when its file is missing or damaged (the reader then
-    weighs parts by their shape alone)."""
+    weighs parts by the classifier and their shape alone)."""
     try:
         return PartChecker.load(SHIPPED_PART_CHECK)
     except Exception as exc:  # noqa: BLE001 - h5py and Keras raise many types for a missing or damaged file
-        logging.getLogger(__name__).warning("no part checker (%s: %s): numbers are cut by shape alone",
+        logging.getLogger(__name__).warning("no part checker (%s: %s): numbers are cut by classifier and shape alone",
                                             SHIPPED_PART_CHECK, exc)
         return None
