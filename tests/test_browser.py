@@ -227,12 +227,19 @@ def test_a_run_goes_on_through_a_web_server_restart_and_the_page_picks_it_up(bro
     with running_app(env) as url:
         page.goto(f"{url}/train")
         expect(page.get_by_text("bundled MNIST sample")).to_be_visible(timeout=TIMEOUT)
-        _start_run(page, "survivor", epochs=30)
+        _start_run(page, "survivor", epochs=100)  # minutes on the sample: still training after the restart
         # Queued at once; the first batch comes after the worker has started TensorFlow and built the network,
-        # which on a loaded CI machine has taken over a minute.
+        # which on a loaded CI machine has taken over a minute. Any epoch will do: on a fast machine the page may
+        # first show the run in its second epoch (CI once waited 3 min for "Epoch 1/30" alone).
         submitted = re.compile(r"Run “survivor”: running|Place 1: survivor")
         expect(page.get_by_text(submitted).first).to_be_visible(timeout=TIMEOUT)
-        expect(page.get_by_text("Epoch 1/30")).to_be_visible(timeout=180_000)
+        training = page.get_by_test_id("stProgress").get_by_text(re.compile(r"Epoch \d+/100 · batch"))
+        try:
+            expect(training).to_be_visible(timeout=180_000)
+        except AssertionError as error:
+            log = (tmp_path / "worker.log").read_text(errors="replace")[-3000:] \
+                if (tmp_path / "worker.log").exists() else "(no worker.log: no worker was started)"
+            raise AssertionError(f"{error}\n--- the worker's log ---\n{log}") from None
         before = _steps_done(page)
     with running_app(env) as url:  # a new web server on the same data directory
         page.goto(f"{url}/train")
