@@ -6,8 +6,8 @@ It reproduces how MNIST itself was made, so the network sees drawings the way it
 1. **load** — canvas RGBA array, RGB/grey array, or an image file of any format and size (EXIF-rotated,
    first frame, 16-bit scaled).
 2. **ink** — ink strength per pixel, 0..1. With a transparent background the alpha channel is the ink;
-   otherwise the background colour is the image's median colour and ink is the largest per-channel
-   difference from it,
+   otherwise the background colour is the median colour of the picture's border and ink is the largest
+   per-channel difference from it,
    which handles dark-on-light, light-on-dark and coloured ink alike. Contrast is stretched and faint
    paper texture suppressed. No ink → the result says so instead of inventing an input.
 3. **mask and bounding box** of the ink (ignoring the faintest 0.1 % of ink mass at each side, so a
@@ -270,6 +270,15 @@ def _median(levels: np.ndarray) -> int:
     return (low + high) // 2
 
 
+def _border(channel: np.ndarray) -> np.ndarray:
+    """The outermost ring of pixels. The paper shows there even when the digit is cropped tight and bold enough
+    to cover most of the picture (a scanned form's 32×32 box, a marker on a sticky note), where the median of
+    the whole picture is the ink's colour and the polarity comes out reversed."""
+    if min(channel.shape) <= 2:
+        return channel.ravel()
+    return np.concatenate([channel[0], channel[-1], channel[1:-1, 0], channel[1:-1, -1]])
+
+
 def extract_ink(rgba: np.ndarray) -> tuple[np.ndarray, str, float]:
     """Ink strength (H, W) float32 before contrast stretch, the polarity in words, and the peak contrast."""
     alpha = rgba[:, :, 3]
@@ -277,8 +286,7 @@ def extract_ink(rgba: np.ndarray) -> tuple[np.ndarray, str, float]:
         ink = alpha.astype(np.float32) * (1 / 255)
         return ink, "ink on a transparent background (alpha channel)", float(ink.max())
     rgb = rgba[:, :, :3]
-    step = max(1, int(math.sqrt(alpha.size / 10000)))
-    background = np.array([_median(channel[::step, ::step]) for channel in np.moveaxis(rgb, 2, 0)], np.uint8)
+    background = np.array([_median(_border(channel)) for channel in np.moveaxis(rgb, 2, 0)], np.uint8)
     # Largest per-channel difference from the background colour: any ink colour on any paper colour.
     # Channel by channel in uint8 (max - min): int16 arithmetic on the strided RGB took seven times as long,
     # and this runs on every stroke.

@@ -7,6 +7,7 @@ import io
 import numpy as np
 import pytest
 from PIL import Image
+from scipy import ndimage
 
 from harness.synthetic_drawings import PLACES, SIZES, STYLES, stroke_digit
 from model.legacy import legacy_input
@@ -46,6 +47,20 @@ def test_three_ink_styles_are_told_apart_and_agree():
     assert results["chalk"].polarity.startswith("light ink on a dark")
     for style in ("paper", "chalk"):
         assert np.abs(results[style].image - results["transparent"].image).mean() < 0.02
+
+
+def test_a_bold_digit_cropped_tight_keeps_its_polarity(sample):
+    """A scanned form's box: the digit fills the frame and its ink covers more than half the picture, so the
+    picture's median colour is the ink's. The paper still shows along the border."""
+    zero = sample.x_test[np.flatnonzero(sample.y_test == 0)[0]]
+    rows, cols = np.flatnonzero(zero.max(axis=1) > 40), np.flatnonzero(zero.max(axis=0) > 40)
+    tight = np.asarray(Image.fromarray(zero[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]).resize((32, 32))) > 60
+    bold = ndimage.binary_dilation(np.pad(tight, 1), iterations=2)  # a marker pen, the box's edge just clear
+    assert bold.mean() > 0.5, "the set-up: more ink than paper"
+    for ink, paper, polarity in ((0, 255, "dark ink on a light"), (255, 0, "light ink on a dark")):
+        pre = to_model_input(np.where(bold, ink, paper).astype(np.uint8))
+        assert pre.polarity.startswith(polarity)
+        assert pre.image[14, 14] < 0.2, "the 0's hole stays empty: the paper is not taken for ink"
 
 
 def test_coloured_ink_on_a_coloured_background():
