@@ -44,6 +44,14 @@ def test_the_pen_moves_slants_and_thickens_the_ink():
     assert top_x - foot_x > 30
 
 
+def test_drift_moves_the_strokes_of_a_digit_in_several_strokes_but_not_a_single_stroke():
+    def drawn(digit: int, glyph: str, drift: float) -> np.ndarray:
+        return draw(digit, glyph, replace(Pen(jitter=0), drift=drift), np.random.default_rng(4))
+
+    assert np.abs(drawn(4, "open", 0.06) - drawn(4, "open", 0.0)).sum() > 100, "a 4's two strokes move apart"
+    assert np.array_equal(drawn(2, "loop", 0.06), drawn(2, "loop", 0.0)), "one stroke: nothing to move apart"
+
+
 def test_a_one_stays_narrow_however_wide_the_hand():
     ink = draw(1, "flag", replace(Pen(jitter=0), width=1.1), np.random.default_rng(0))
     cols, rows = np.flatnonzero(ink.max(axis=0) > 0.5), np.flatnonzero(ink.max(axis=1) > 0.5)

@@ -197,12 +197,17 @@ class DrawingStore:
         return buf.getvalue()
 
 
-def load_drawings(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Labelled drawings from a drawings database or an exported ``.npz`` (MNIST layout)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    if path.suffix == ".npz":
-        with np.load(path) as exported:
-            return exported["x_train"], exported["y_train"]
-    return DrawingStore(path).arrays()
+def load_drawings(*paths: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Labelled drawings from drawings databases or exported ``.npz`` files (MNIST layout), one after another."""
+    images, labels = [], []
+    for path in map(Path, paths):
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such file")
+        if path.suffix == ".npz":
+            with np.load(path) as exported:
+                x, y = exported["x_train"], exported["y_train"]
+        else:
+            x, y = DrawingStore(path).arrays()
+        images.append(x)
+        labels.append(y.astype(np.uint8))
+    return np.concatenate(images), np.concatenate(labels)

@@ -43,6 +43,8 @@ def _s(*points: tuple[float, float], curve: bool = True) -> Stroke:
 GLYPHS: dict[int, dict[str, tuple[Stroke, ...]]] = {
     0: {"oval": (_s((0.5, 0), (0.15, 0.13), (0.04, 0.5), (0.17, 0.88), (0.5, 1), (0.83, 0.88), (0.96, 0.5),
                     (0.85, 0.13), (0.5, 0), (0.35, 0.05)),),
+        "slashed": (_s((0.5, 0), (0.15, 0.13), (0.04, 0.5), (0.17, 0.88), (0.5, 1), (0.83, 0.88), (0.96, 0.5),
+                       (0.85, 0.13), (0.5, 0), (0.35, 0.05)), _s((0.9, 0.05), (0.1, 0.95), curve=False)),
         "open top": (_s((0.6, 0.03), (0.3, 0.03), (0.06, 0.45), (0.2, 0.9), (0.55, 1), (0.88, 0.8), (0.92, 0.35),
                         (0.75, 0.08)),)},
     1: {"stick": (_s((0.5, 0), (0.5, 1), curve=False),),
@@ -103,6 +105,9 @@ class Pen:
     """A mouse's tremor: smooth sideways noise of this amplitude / the height."""
     jitter: float = 0.03
     """Every skeleton point moved by up to this / the box."""
+    drift: float = 0.0
+    """Each stroke of a digit in several strokes moved by up to this / the box, as a pen lifted never lands quite
+    where it left (a 4's strokes crossing higher, a 5's flag apart from its body, a 7's bar off its stem)."""
     height: float = 0.55
     """The digit's height / the canvas."""
     x: float = 0.5
@@ -151,8 +156,11 @@ def draw(digit: int, glyph: str, pen: Pen, rng: np.random.Generator, canvas: int
     angle = np.deg2rad(pen.rotation)
     rot = np.array([[np.cos(angle), np.sin(angle)], [-np.sin(angle), np.cos(angle)]])
     strokes = []
+    several = len(GLYPHS[digit][glyph]) > 1
     for points, curve in GLYPHS[digit][glyph]:
         unit = np.array(points, float) + rng.uniform(-pen.jitter, pen.jitter, (len(points), 2))
+        if several:
+            unit += rng.uniform(-pen.drift, pen.drift, 2)
         if curve:
             unit = _chaikin(unit)
         unit = _wobble(_densify(unit, 0.03), pen.wobble, rng)
@@ -191,6 +199,7 @@ def random_pen(rng: np.random.Generator) -> Pen:
                pen=float(np.exp(rng.uniform(np.log(0.035), np.log(0.25)))),
                wobble=float(rng.choice([0.0, rng.uniform(0.004, 0.02)], p=[0.5, 0.5])),
                jitter=float(rng.uniform(0.0, 0.05)),
+               drift=float(rng.uniform(0.0, 0.06)),
                height=float(rng.uniform(0.15, 0.9)),
                x=float(rng.uniform(0, 1)), y=float(rng.uniform(0, 1)),
                rotation=float(rng.uniform(-10, 10)))

@@ -34,9 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", metavar="PATH", type=Path,
                         help="write the model here (.keras) with a .json beside it, instead of a new run in the store")
     parser.add_argument("--name", default="cli", help="name of the saved run")
-    parser.add_argument("--include-drawings", metavar="PATH", type=Path,
+    parser.add_argument("--include-drawings", metavar="PATH", type=Path, action="append",
                         help="also learn from users' labelled drawings: the dashboard's drawings.sqlite3 (in the "
-                             "data directory) or an .npz exported from My drawings")
+                             "data directory) or an .npz exported from My drawings (or made by training."
+                             "styled_digits or training.restyled_digits); give it again for more files")
     parser.add_argument("--drawings-weight", type=int, default=REPEAT, metavar="N",
                         help=f"how many times each drawing is repeated per epoch (default {REPEAT})")
     parser.add_argument("--fine-tune", metavar="MODEL", type=Path,
@@ -47,8 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         hp = from_arguments(args)
         data = load_mnist(args.data, args.download)
-        drawings = (LabelledDrawings(*load_drawings(args.include_drawings), weight=args.drawings_weight)
+        drawings = (LabelledDrawings(*load_drawings(*args.include_drawings), weight=args.drawings_weight)
                     if args.include_drawings else None)
+        drawings_source = " + ".join(map(str, args.include_drawings or []))
         if args.fine_tune and drawings is None:
             raise HyperparamError("--fine-tune needs --include-drawings: the drawings to learn from")
         if args.drawings_weight < 1:
@@ -61,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(data.notice, flush=True)
     if drawings is not None:
-        print(f"with {len(drawings.images)} labelled drawings from {args.include_drawings}, "
+        print(f"with {len(drawings.images)} labelled drawings from {drawings_source}, "
               f"each repeated {args.drawings_weight}×", flush=True)
 
     from model.store import ModelFileError, ModelStore, load_keras_model, model_meta, save_model_atomic  # TensorFlow
@@ -92,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"trained in {result.seconds:.0f} s at {result.images_per_second:,.0f} images/s"
           + (" (stopped early)" if result.stopped else ""), flush=True)
     command = "python -m training.train " + shlex.join(sys.argv[1:] if argv is None else argv)
-    meta = record_run(result, data, command, drawings, str(args.include_drawings), report).to_dict()
+    meta = record_run(result, data, command, drawings, drawings_source, report).to_dict()
     if report is not None:
         drawings_line = ("" if report.drawings_before is None else
                          f"held-out drawings {report.drawings_before:.1%} → {report.drawings_after:.1%} "
