@@ -10,5 +10,6 @@ from streamlit_drawable_canvas import st_canvas
 # The Draw page's canvas as a student finds it: 18 px black pen on the transparent "white paper".
 canvas = st_canvas(stroke_width=18, stroke_color="#000000", background_color="", height=280, width=280,
                    return_image_data=True, key="canvas")
-ink = 0 if canvas.image_data is None else int((canvas.image_data[..., 3] > 0).sum())
+pixels = canvas.image_data  # a property that decodes the PNG at each access: once
+ink = 0 if pixels is None else int((pixels[..., 3] > 0).sum())
 st.metric("Ink pixels", ink)

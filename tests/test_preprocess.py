@@ -136,6 +136,40 @@ def _gif_two_frames(drawing):
     return buf.getvalue()
 
 
+def test_plain_png_bytes_decode_as_pillow_decodes_them(monkeypatch):
+    """The canvas's and the API's PNGs (8-bit RGBA or RGB) take libspng's fast path: the same pixels as Pillow's,
+    and every other kind of PNG still goes through Pillow."""
+    import model.preprocess as preprocess
+
+    canvas = stroke_digit(4)  # transparent RGBA, as the canvas sends it
+    plain = {"rgba": _png(canvas), "rgb": _png(stroke_digit(4, style="paper"))}
+    others = {"grey": _png(canvas[..., 3]), "palette": _png_palette(stroke_digit(4, style="paper")),
+              "grey16": _png(canvas[..., 3].astype(np.uint16) * 257)}
+    for name, data in plain.items():
+        fast = preprocess.load_rgba(data)
+        assert fast.dtype == np.uint8 and fast.shape == (280, 280, 4)
+        assert np.array_equal(fast, np.asarray(Image.open(io.BytesIO(data)).convert("RGBA"))), name
+    pillow = []
+    monkeypatch.setattr(preprocess, "_pil_to_rgba", lambda img: pillow.append(img.mode) or np.asarray(
+        img.convert("RGBA")))
+    for data in plain.values():
+        preprocess.load_rgba(data)
+    assert pillow == [], "plain PNGs never reach Pillow"
+    for data in others.values():
+        preprocess.load_rgba(data)
+    assert len(pillow) == len(others), "grey, palette and 16-bit PNGs are Pillow's"
+
+
+def test_a_plain_png_that_is_corrupt_or_huge_is_refused():
+    good = _png(stroke_digit(1))
+    with pytest.raises(ImageError, match="corrupt or truncated"):
+        to_model_input(good[: len(good) // 2])
+    huge_header = bytearray(good)
+    huge_header[16:24] = (10_000).to_bytes(4, "big") * 2  # IHDR claims 10,000×10,000
+    with pytest.raises(ImageError, match=r"too large .*10,000×10,000"):
+        to_model_input(bytes(huge_header))
+
+
 def test_huge_image_is_refused_before_decoding(tmp_path):
     path = tmp_path / "huge.png"
     Image.new("L", (10_000, 10_000), 255).save(path)

@@ -73,9 +73,9 @@ def number_area(width: int, ink: str, paper: str) -> None:
     canvas = st_canvas(stroke_width=width, stroke_color=ink, background_color=paper, height=canvas_height,
                        width=canvas_width, return_image_data=True, key=f"number-canvas-{paper or 'white'}")
     st.caption("Write a number of any length, digits side by side; the bin in the canvas's toolbar clears it.")
-    if canvas.image_data is not None:
+    if canvas.image_bytes is not None:
         strokes = (canvas.json_data or {}).get("objects")
-        session.set_current_input(canvas.image_data if strokes else None, "canvas", is_number=True)
+        session.set_current_input(canvas.image_bytes if strokes else None, "canvas", is_number=True)
     current = session.current_input()
     show_number(session.read_current_number(), None if current is None else load_rgba(current.image), NUMBER_PROMPT)
 
@@ -105,12 +105,14 @@ def drawing_area(width: int, ink: str, paper: str) -> None:
             st.session_state[STALE_KEY] = canvas.json_data  # until the browser confirms the empty canvas
             session.set_current_input(None)
             st.rerun(scope="fragment")
-    pixels = canvas.image_data  # decodes the PNG the browser sent: once per stroke
-    if pixels is not None and canvas.json_data != st.session_state.get(STALE_KEY):  # None before any stroke
+    # The PNG the browser sent, kept as it came: preprocessing decodes it (libspng's fast path), and a session
+    # holds a few kilobytes instead of the 300 KB of its pixels.
+    png = canvas.image_bytes
+    if png is not None and canvas.json_data != st.session_state.get(STALE_KEY):  # None before any stroke
         st.session_state.pop(STALE_KEY, None)
         strokes = (canvas.json_data or {}).get("objects")
         st.session_state[STROKES_KEY] = canvas.json_data if strokes else None
-        session.set_current_input(pixels if strokes else None, "canvas")
+        session.set_current_input(png if strokes else None, "canvas")
     with right:
         current = session.current_input()
         if current is not None and current.origin != "canvas":
