@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import functools
 import math
+import time
 from collections.abc import AsyncIterator, Callable
 
 import anyio.to_thread
-from anyio import CapacityLimiter
 from starlette.concurrency import run_in_threadpool
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
@@ -38,6 +38,8 @@ from model.preprocess import MAX_FILE_BYTES, ImageError, ImageTooLarge, file_too
 from training.limits import VisitorLimits
 
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
+CREDENTIAL_RECHECK_S = 5.0
+"""A password or login set up while the server runs applies to the API within this many seconds."""
 
 
 class BadRequest(Exception):
@@ -103,19 +105,34 @@ def _limiter(per_minute: int) -> RateLimiter:
     return RateLimiter(per_minute)
 
 
+_public: tuple[float, bool] = (-math.inf, False)
+"""When the server was last found public or not (``_server_is_public``), and what was found."""
+
+
+def _server_is_public() -> bool:
+    """Whether an admin credential is set, looked up at most every CREDENTIAL_RECHECK_S: without a secrets.toml
+    Streamlit searches for one at every look, which cost ~5 % of a request."""
+    global _public
+    checked, public = _public
+    if time.monotonic() - checked >= CREDENTIAL_RECHECK_S:
+        public = credential_configured()
+        _public = (time.monotonic(), public)
+    return public
+
+
 def _retry_after(request: Request) -> float:
     """0 if the client may ask now. Clients on this machine are not limited unless the server is public
     (an admin credential is set: then a local proxy's clients would otherwise all pass)."""
     client = request.client.host if request.client else "unknown"
-    if is_loopback(client) and not credential_configured():
+    if is_loopback(client) and not _server_is_public():
         return 0.0
     return _limiter(VisitorLimits.from_env().api_per_minute).wait_s(client)
 
 
-async def answer(request: Request, predictor: Callable[[], Predictor], threads: CapacityLimiter | None) -> JSONResponse:
+async def answer(request: Request, predictor: Callable[[], Predictor], inline: bool) -> JSONResponse:
     """``POST /api/predict`` answered with the model ``predictor()`` gives: the rate limit, the body and its
-    limits, the mode, and every error as ``{"error": ...}`` with its status. The prediction runs in a thread,
-    at most ``threads``' tokens of them at once (None: anyio's default pool)."""
+    limits, the mode, and every error as ``{"error": ...}`` with its status. The prediction runs in a thread, so
+    the event loop goes on serving meanwhile, or with ``inline`` on the event loop itself (see ``predict_routes``)."""
     wait = _retry_after(request)
     if wait > 0:
         limit, seconds = VisitorLimits.from_env().api_per_minute, max(1, math.ceil(wait))
@@ -128,8 +145,9 @@ async def answer(request: Request, predictor: Callable[[], Predictor], threads: 
         mode = request.query_params.get("mode", "digit")
         if mode not in ("digit", "number"):
             raise BadRequest(400, f"unknown mode {mode!r}: use mode=digit (the default) or mode=number")
-        # In a thread: loading the model or a large image takes a while, and the event loop answers meanwhile.
-        result = await anyio.to_thread.run_sync(_predict, predictor, image, mode == "number", limiter=threads)
+        number = mode == "number"
+        result = (_predict(predictor, image, number) if inline
+                  else await anyio.to_thread.run_sync(_predict, predictor, image, number))
     except BadRequest as exc:
         return JSONResponse({"error": str(exc)}, status_code=exc.status)
     except ImageTooLarge as exc:
@@ -149,12 +167,15 @@ async def usage(request: Request) -> JSONResponse:
                                   "?mode=number reads a whole number"}, status_code=405, headers={"Allow": "POST"})
 
 
-def predict_routes(predictor: Callable[[], Predictor], threads: CapacityLimiter | None = None) -> list[Route]:
-    """``/api/predict``: POST answered with ``predictor()``'s model (see ``answer`` for ``threads``), any other
-    method told how to use it."""
+def predict_routes(predictor: Callable[[], Predictor], inline: bool = False) -> list[Route]:
+    """``/api/predict``: POST answered with ``predictor()``'s model, any other method told how to use it.
+
+    ``inline`` predicts on the event loop: for a process whose one job is predicting, one at a time (the prediction
+    service's workers), where handing each prediction to a thread and back only costs the hand-over. The
+    dashboard's route predicts in threads: its event loop also carries every page's websocket."""
 
     async def predict(request: Request) -> JSONResponse:
-        return await answer(request, predictor, threads)
+        return await answer(request, predictor, inline)
 
     return [Route("/api/predict", predict, methods=["POST"]), Route("/api/predict", usage)]
 

@@ -35,7 +35,6 @@ def create_app() -> Starlette:
     # stay in this process, where /metrics does not look (dashboard.api loads it through dashboard.monitoring).
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ INFO and WARNING lines, as the dashboard
     import tensorflow as tf
-    from anyio import CapacityLimiter
     from prometheus_client import CollectorRegistry, generate_latest, multiprocess
 
     from dashboard.api import PROMETHEUS_TEXT, predict_routes
@@ -63,9 +62,9 @@ def create_app() -> Starlette:
         default_model()  # loaded (and compiled) before the first request: /health answering means ready
         yield
 
-    # One prediction at a time per worker (the others wait on the event loop, not in threads): the worker has
-    # one core, and threads beyond one only take turns at the GIL and the core.
-    routes = [*predict_routes(default_model, CapacityLimiter(1)), Route("/metrics", metrics, methods=["GET"]),
+    # One prediction at a time per worker, on its event loop (the others wait there, not in threads): the worker
+    # has one core, and threads only take turns at the GIL and the core.
+    routes = [*predict_routes(default_model, inline=True), Route("/metrics", metrics, methods=["GET"]),
               Route("/health", health, methods=["GET"])]
     return Starlette(routes=routes, lifespan=lifespan)
 
