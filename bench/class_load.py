@@ -37,7 +37,7 @@ events come later still), is p50 41–191 ms, because the page handles the run's
 sees script_finished: replayed students drawing while the Chromium sessions draw again get p50 25 ms.
 
 Run: ``python -m bench.class_load [--students 30,100,150,300] [--strokes 8] [--train] [--validate 5]
-[--url URL --pids PID,...]``.
+[--url URL --pids PID,...] [--plot curve.png]``.
 """
 
 from __future__ import annotations
@@ -308,6 +308,29 @@ async def sweep(args: argparse.Namespace) -> list[ClassResult]:
     return results
 
 
+def plot(results: list[ClassResult], path: str) -> None:
+    """The sweep as a curve: students against p50 and p95 (log scale), and the share of strokes answered."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    students = [r.students for r in results]
+    fig, latency = plt.subplots(figsize=(7, 4))
+    for label, of, style in (("p50", lambda r: r.p50_ms, "o-"), ("p95", lambda r: r.p95_ms, "s--")):
+        latency.plot(students, [of(r) or np.nan for r in results], style, label=label)
+    latency.set(xlabel="students drawing at once (a stroke each every 1.5 s)", ylabel="send → answer, ms",
+                yscale="log")
+    answered = latency.twinx()
+    answered.plot(students, [100 * r.tally.outcomes[Outcome.ANSWERED] / max(r.tally.strokes, 1) for r in results],
+                  "g^:", label="answered")
+    answered.set(ylabel="strokes answered, %", ylim=(0, 105))
+    fig.legend(loc="upper left", bbox_to_anchor=(0.12, 0.88))
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    print(f"curve written to {path}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", default="30,100,150,300", help="class sizes, one line each")
@@ -326,7 +349,12 @@ def main() -> None:
     shared_mnist = ROOT.parent / "shared/data/mnist"
     parser.add_argument("--mnist", default=os.environ.get("DIGITS_MNIST_DIR") or
                         (str(shared_mnist) if shared_mnist.is_dir() else ""), help="training data for --train")
-    asyncio.run(sweep(parser.parse_args()))
+    parser.add_argument("--plot", metavar="PNG", help="also draw the Draw page's curve (students against p50, p95 "
+                                                      "and strokes answered) into this picture")
+    args = parser.parse_args()
+    results = asyncio.run(sweep(args))
+    if args.plot:
+        plot(results, args.plot)
 
 
 if __name__ == "__main__":

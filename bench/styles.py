@@ -9,7 +9,8 @@ Three sources, so no one generator decides the score:
   at random sizes and places; a font missing here is left out with a notice;
 - **MNIST test digits, restyled** — other writers (never trained on) slanted, thickened, thinned and
   elastically distorted, or scanned coarsely in black and white (as they are, or stretched to fill their box),
-  enlarged onto the canvas anywhere.
+  enlarged onto the canvas anywhere; or saved as another pipeline saves them and read as files: a form's 32×32
+  box with a bold pen, cropped tight, and an old scanner's 12–16 px grey picture.
 
 Every drawing goes through the canvas path (``to_model_input`` on a 280×280 picture) and both models.
 Run: ``python -m bench.styles [--per-digit 50] [--model PATH] [--against PATH] [--data DIR]``
@@ -152,6 +153,28 @@ def _fill_box(image: np.ndarray) -> np.ndarray:
     return np.asarray(Image.fromarray(filled.astype(np.uint8)).resize((28, 28), Image.Resampling.BOX), np.float32)
 
 
+def _form_box(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A form's 32×32 box as a file: the digit fitted to the box, black and white with a marker's stroke, cropped
+    tight — most of the picture can be ink — dark on paper or light on black."""
+    cols, rows = np.flatnonzero(image.max(axis=0) > 30), np.flatnonzero(image.max(axis=1) > 30)
+    crop = image[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    scale = 32 / max(crop.shape)
+    size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+    ink = ndimage.binary_dilation(np.asarray(Image.fromarray(crop.astype(np.uint8)).resize(size)) > 100)
+    return np.where(ink, 0, 255).astype(np.uint8) if rng.random() < 0.5 else (ink * 255).astype(np.uint8)
+
+
+def _few_grey_pixels(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """An old scanner's 12–16 px grey picture as a file: the digit area-averaged into the box, 17 grey levels."""
+    cols, rows = np.flatnonzero(image.max(axis=0) > 30), np.flatnonzero(image.max(axis=1) > 30)
+    crop = Image.fromarray(image[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].astype(np.uint8))
+    side = int(rng.integers(12, 17))
+    scale = side / max(crop.size)
+    small = np.asarray(crop.resize((max(1, round(crop.size[0] * scale)), max(1, round(crop.size[1] * scale))),
+                                   Image.Resampling.BOX), np.float32)
+    return np.pad((np.round(small / 255 * 16) * 255 / 16).astype(np.uint8), 1)
+
+
 def mnist_styles(data) -> dict[str, Drawer]:
     """MNIST test digits restyled, then enlarged onto the canvas at a random place and size."""
     by_digit = [np.flatnonzero(data.y_test == d) for d in range(10)]
@@ -166,6 +189,10 @@ def mnist_styles(data) -> dict[str, Drawer]:
             return mnist_digit(changed, place=str(rng.choice(PLACES)), size=float(size))
         return drawer
 
+    def as_file(make: Callable[[np.ndarray, np.random.Generator], np.ndarray]) -> Drawer:
+        """A picture of the digit as another pipeline saves it, read as it is: not put on the canvas."""
+        return lambda digit, rng: make(data.x_test[rng.choice(by_digit[digit])].astype(np.float32), rng)
+
     return {
         "MNIST test, slanted right": restyled(lambda im, rng: _shear(im, rng.uniform(0.3, 0.5))),
         "MNIST test, slanted left": restyled(lambda im, rng: _shear(im, rng.uniform(-0.4, -0.2))),
@@ -174,6 +201,8 @@ def mnist_styles(data) -> dict[str, Drawer]:
         "MNIST test, elastic": restyled(_elastic),
         "MNIST test, coarse binary scan": restyled(lambda im, rng: _coarse_scan(im, int(rng.integers(16, 33)))),
         "MNIST test, scanned to fill its box": restyled(lambda im, rng: _fill_box(im)),
+        "MNIST test, a form's 32×32 box, bold, cropped tight (as a file)": as_file(_form_box),
+        "MNIST test, 12–16 px grey scan (as a file)": as_file(_few_grey_pixels),
     }
 
 
