@@ -1,7 +1,9 @@
 """Predict latency at batch 1 on a 280×280 canvas: our Predictor vs Keras's ``model.predict``.
 
 Both use the same shipped model in the same process. Ours includes preprocessing (the whole canvas
-→ 28×28); ``model.predict`` gets the already preprocessed input, so the comparison favours it.
+→ 28×28); ``model.predict`` gets the already preprocessed input, so the comparison favours it. The forward
+pass of one image (TensorFlow Lite's XNNPACK kernels) is also timed against the ways it could be run instead,
+on the same input: XLA-compiled (what it replaced) and the plain graph function that runs batches.
 Run: ``python -m bench.predict_latency [--runs N]``.
 """
 
@@ -11,9 +13,11 @@ import argparse
 import time
 
 import numpy as np
+import tensorflow as tf
 
 from harness.synthetic_drawings import stroke_digit
-from model.inference import Predictor
+from model.inference import Predictor, batch_forward
+from model.network import INPUT_SHAPE
 from model.preprocess import to_model_input
 from model.store import SHIPPED_MODEL
 
@@ -37,19 +41,31 @@ def main() -> None:
     canvases = [stroke_digit(d, place, "medium") for d, place in ((3, "centre"), (7, "top-left"), (0, "bottom-right"))]
     x = to_model_input(canvases[0]).model_input
 
+    preprocessed = to_model_input(canvases[0])
+    xla = tf.function(lambda x: predictor.model(x, training=False), jit_compile=True, autograph=False,
+                      input_signature=[tf.TensorSpec((None, *INPUT_SHAPE), tf.float32)]).get_concrete_function()
+    graph = batch_forward(predictor.model, INPUT_SHAPE)
+
     ours = _timed(lambda: predictor.predict(canvases[0]), args.runs)
     pre = _timed(lambda: to_model_input(canvases[0]), args.runs)
-    forward = _timed(lambda: predictor.probabilities(x), args.runs)
+    forward = _timed(lambda: predictor.predict(preprocessed), args.runs)
+    xla_forward = _timed(lambda: xla(tf.constant(x)).numpy(), args.runs)
+    graph_forward = _timed(lambda: graph(tf.constant(x)).numpy(), args.runs)
     keras_predict = _timed(lambda: predictor.model.predict(x, verbose=0), max(30, args.runs // 5))
     assert {predictor.predict(c).digit for c in canvases} == {3, 7, 0}
 
     def row(name, t):
-        print(f"{name:<36} p50 {np.percentile(t, 50):7.2f} ms   p95 {np.percentile(t, 95):7.2f} ms")
+        print(f"{name:<44} p50 {np.percentile(t, 50):7.2f} ms   p95 {np.percentile(t, 95):7.2f} ms")
 
     row("Predictor.predict (preprocess+model)", ours)
     row("  of which to_model_input", pre)
-    row("  of which compiled forward pass", forward)
+    row("  of which the forward pass (TensorFlow Lite)", forward)
+    row("the forward pass XLA-compiled instead", xla_forward)
+    row("the forward pass as a plain graph instead", graph_forward)
     row("model.predict (model only)", keras_predict)
+    print(f"forward pass: TensorFlow Lite {np.percentile(forward, 50):.2f} ms, "
+          f"{np.percentile(xla_forward, 50) / np.percentile(forward, 50):.2f}× faster than XLA, "
+          f"{np.percentile(graph_forward, 50) / np.percentile(forward, 50):.2f}× than the plain graph")
     p50, k50 = np.percentile(ours, 50), np.percentile(keras_predict, 50)
     print(f"predict p50 {p50:.2f} ms, model.predict p50 {k50:.2f} ms, speedup {k50 / p50:.0f}×")
 

@@ -94,9 +94,9 @@ def _c_stderr_silenced() -> Iterator[None]:
 
 class OneImageForward:
     """The forward pass of one image at a time — every stroke and every API request — by the model converted to
-    TensorFlow Lite, run by its XNNPACK CPU kernels: 0.46 ms for the shipped CNN against 0.68 ms XLA-compiled and
-    0.78 ms as a plain graph (XLA's code pays off only from batches of about four). The same arithmetic in another
-    order: outputs agree with Keras's to ~1e-7.
+    TensorFlow Lite, run by its XNNPACK CPU kernels: at batch 1 they beat both the XLA-compiled function and the
+    plain graph (``bench/predict_latency.py``); XLA's code pays off only from batches of a few. The same arithmetic
+    in another order: outputs agree with Keras's to ~1e-7.
 
     An interpreter serves one call at a time, so a few wait in a pool for the threads that need one. A model the
     converter cannot take is run by ``fallback`` instead (the graph function the batches use)."""
