@@ -197,6 +197,15 @@ class DrawingStore:
         return buf.getvalue()
 
 
+def save_drawings(path: Path, images: np.ndarray, labels: np.ndarray) -> None:
+    """Labelled digits (MNIST layout) written atomically as an .npz with My drawings' export keys, which
+    ``load_drawings`` and ``training.train --include-drawings`` read: how the generated training sets are kept."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez_compressed(tmp, x_train=images, y_train=labels)
+    tmp.replace(path)
+
+
 def load_drawings(*paths: Path) -> tuple[np.ndarray, np.ndarray]:
     """Labelled drawings from drawings databases or exported ``.npz`` files (MNIST layout), one after another."""
     images, labels = [], []

@@ -27,7 +27,7 @@ from scipy import ndimage
 
 from model.preprocess import to_model_input
 from training.data import add_data_arguments, load_mnist
-from training.drawings import load_drawings
+from training.drawings import load_drawings, save_drawings
 
 Change = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 """(28×28 float32 ink in [0, 255], rng) → the changed ink, any size, in [0, 255]."""
@@ -169,10 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.styled is not None:
         styled, styled_labels = load_drawings(args.styled)
         sources, labels = np.concatenate([sources, styled]), np.concatenate([labels, styled_labels])
-    images, out_labels = training_set(sources, labels, args.count, args.seed)
-    tmp = args.output.with_name(args.output.name + ".tmp.npz")
-    np.savez_compressed(tmp, x_train=images, y_train=out_labels)  # the layout My drawings exports
-    tmp.replace(args.output)
+    save_drawings(args.output, *training_set(sources, labels, args.count, args.seed))
     print(f"{args.count:,} restyled digits from {len(sources):,} (seed {args.seed}) → {args.output}")
     return 0
 

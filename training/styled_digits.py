@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from model.preprocess import to_model_input
+from training.drawings import save_drawings
 
 CANVAS = 280
 """The Draw page's canvas, in pixels."""
@@ -224,10 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", type=Path, required=True, help="the .npz to write (x_train, y_train: MNIST layout)")
     args = parser.parse_args(argv)
-    images, labels = training_set(args.count, args.seed)
-    tmp = args.output.with_name(args.output.name + ".tmp.npz")
-    np.savez_compressed(tmp, x_train=images, y_train=labels)  # the layout My drawings exports
-    tmp.replace(args.output)
+    save_drawings(args.output, *training_set(args.count, args.seed))
     print(f"{args.count:,} styled digits (seed {args.seed}) → {args.output}")
     return 0
 
