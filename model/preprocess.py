@@ -329,7 +329,7 @@ def ink_levels(rgba: np.ndarray) -> tuple[np.ndarray, str, float]:
     """Ink strength per pixel as uint8 levels (H, W) before contrast stretch, the polarity in words, and the peak
     contrast (0..1). The levels stay uint8 so the later stages can convert only the part of the frame with ink."""
     alpha = rgba[:, :, 3]
-    if alpha.min() < 250:
+    if alpha[0, 0] < 250 or alpha.min() < 250:  # a canvas's corner is transparent: no need to look further
         peak = float(np.float32(alpha.max()) * np.float32(1 / 255))  # as the float32 ink's maximum
         return alpha, "ink on a transparent background (alpha channel)", peak
     rgb = rgba[:, :, :3]
@@ -363,10 +363,11 @@ def ink_window(levels: np.ndarray, peak: float) -> tuple[slice, slice]:
     """The rows and columns holding every level that survives the contrast stretch (above 10 % of the peak; one
     level of slack either way): outside it the stretched ink is exactly zero, so the stages that look at every
     pixel need look only here — on a canvas, a digit covers a small part of the frame."""
-    above = levels > max(int(0.1 * peak * 255) - 1, 0)
-    rows, cols = np.flatnonzero(above.any(axis=1)), np.flatnonzero(above.any(axis=0))
-    if len(rows) == 0:
+    floor = max(int(0.1 * peak * 255) - 1, 0)
+    rows = np.flatnonzero(levels.max(axis=1) > floor)  # maxima along rows, then across the band they span: no
+    if len(rows) == 0:  # frame-sized boolean array
         return slice(0, 0), slice(0, 0)
+    cols = np.flatnonzero(levels[rows[0]:rows[-1] + 1].max(axis=0) > floor)
     return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
 
 
@@ -413,7 +414,8 @@ def stroke_width(image: np.ndarray) -> float:
     area = int(mask.sum())
     if area == 0:
         return 0.0
-    padded = np.pad(mask, 1)
+    padded = np.zeros((mask.shape[0] + 2, mask.shape[1] + 2), bool)
+    padded[1:-1, 1:-1] = mask
     interior = mask & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
     boundary = max(area - int(interior.sum()), 1)
     return 2.0 * area / boundary

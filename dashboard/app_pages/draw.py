@@ -50,18 +50,31 @@ st.container(key="page_intro").caption(
     "see every step. The canvas's own toolbar has undo and an instant reset.")
 
 
-def pen_and_ink() -> tuple[int, str, str]:
-    """(pen width, ink colour, paper colour), chosen in a toolbar above the canvas.
+def pen_and_ink(number: bool) -> tuple[int, str, str]:
+    """(pen width, ink colour, paper colour), chosen in a toolbar above the canvas, with Clear for a digit.
 
     Outside the canvas's fragment: a stroke reruns only the fragment, and every element in it is rebuilt and sent
-    to the browser again on every stroke, so what a stroke does not change stays out (changing the pen reruns the
-    page, which hands the fragment the new pen)."""
-    toolbar, _ = st.columns([1, 1], gap="large")  # as wide as the canvas's column below
-    pen, style = toolbar.columns([1, 1])
+    to the browser again on every stroke, so what a stroke does not change stays out (changing the pen or pressing
+    Clear reruns the page, which hands the fragment the new pen or the empty canvas)."""
+    toolbar, _ = st.columns([3, 2], gap="large")
+    pen, style, clear = toolbar.columns([3, 4, 2], vertical_alignment="bottom")
     width = pen.slider("Pen width", 4, 40, 18, key="pen_width")
     ink, paper = INK_STYLES[style.selectbox("Ink", list(INK_STYLES), key="ink_style")]
+    if not number:  # the number canvas is cleared by the bin in its own toolbar
+        clear.button("Clear", icon=":material/ink_eraser:", on_click=clear_canvas, width="stretch")
     st.space("small")  # the canvas's own toolbar floats just above it
     return width, ink, paper
+
+
+def clear_canvas() -> None:
+    """Empty the digit canvas in place: a new (empty) initial drawing does it (a new key would remount the
+    component, which takes a second or two during which strokes are lost). The strokes it removes are ignored
+    until the browser sends the empty canvas."""
+    cleared = st.session_state.get(CLEARED_KEY, 0) + 1
+    st.session_state[CLEARED_KEY] = cleared
+    st.session_state[INITIAL_KEY] = {"objects": [], "cleared": cleared}
+    st.session_state[STALE_KEY] = st.session_state.pop(STROKES_KEY, None)
+    session.set_current_input(None)
 
 
 @st.fragment
@@ -95,16 +108,6 @@ def drawing_area(width: int, ink: str, paper: str) -> None:
         canvas = st_canvas(stroke_width=width, stroke_color=ink, background_color=paper, height=CANVAS_SIDE,
                            width=CANVAS_SIDE, return_image_data=True,
                            initial_drawing=st.session_state[INITIAL_KEY], key=key)
-        if st.button("Clear", icon=":material/ink_eraser:"):
-            # A new (empty) initial drawing empties the canvas in place; a new key would remount the component,
-            # which takes a second or two during which strokes are lost.
-            cleared = st.session_state.get(CLEARED_KEY, 0) + 1
-            st.session_state[CLEARED_KEY] = cleared
-            st.session_state[INITIAL_KEY] = {"objects": [], "cleared": cleared}
-            st.session_state.pop(STROKES_KEY, None)
-            st.session_state[STALE_KEY] = canvas.json_data  # until the browser confirms the empty canvas
-            session.set_current_input(None)
-            st.rerun(scope="fragment")
     # The PNG the browser sent, kept as it came: preprocessing decodes it (libspng's fast path), and a session
     # holds a few kilobytes instead of the 300 KB of its pixels.
     png = canvas.image_bytes
@@ -153,10 +156,10 @@ def labelling_buttons(prediction: Prediction) -> None:
         st.warning(refused, icon=":material/timer:")
     st.button(f"Right, it's a {prediction.digit}", icon=":material/thumb_up:", on_click=keep, args=(prediction.digit,),
               key="label_right")
+    # What pressing does is the pills' tooltip, not a caption: one element less to send on every stroke.
     st.pills("Wrong — it's a…", [d for d in range(10) if d != prediction.digit], key=wrong_key,
-             on_change=keep_choice)
-    st.caption("Your drawing is stored only when you press one of these: it then appears in **My drawings**, "
-               "where you can delete it.")
+             on_change=keep_choice, help="Your drawing is stored only when you press **Right** or a digit: it then "
+                                         "appears in **My drawings**, where you can delete it.")
 
 
 def upload_area(number: bool) -> None:
@@ -184,7 +187,7 @@ def upload_area(number: bool) -> None:
 
 number_mode = st.segmented_control("Read", [DIGIT, NUMBER], default=DIGIT, key=MODE_KEY,
                                    label_visibility="collapsed") == NUMBER
-pen = pen_and_ink()
+pen = pen_and_ink(number_mode)
 if number_mode:
     number_area(*pen)
 else:
