@@ -11,21 +11,17 @@ Run: ``python -m bench.api_load [--clients 8,32] [--seconds 20]``.
 from __future__ import annotations
 
 import argparse  # noqa: I001 - after Locust, see above
-import io
 import tempfile
 import time
 
 import gevent
 from locust import FastHttpUser, constant, task  # first: Locust patches the standard library with gevent
 from locust.env import Environment
-from PIL import Image
 
 from harness.browser import running_app
-from harness.synthetic_drawings import stroke_digit
+from harness.synthetic_drawings import as_png, stroke_digit
 
-BODY = io.BytesIO()
-Image.fromarray(stroke_digit(7, "bottom-left", "small")).save(BODY, format="PNG")
-BODY = BODY.getvalue()
+BODY = as_png(stroke_digit(7, "bottom-left", "small"))
 
 
 class Client(FastHttpUser):

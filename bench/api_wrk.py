@@ -14,7 +14,6 @@ Run: ``python -m bench.api_wrk [--connections 8,32] [--seconds 15]``.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import shutil
@@ -25,11 +24,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from PIL import Image
-
 from harness.api_service import running_api_service
 from harness.browser import running_app
-from harness.synthetic_drawings import stroke_digit
+from harness.synthetic_drawings import as_png, stroke_digit
 
 DIGIT = 7
 LUA = """
@@ -50,9 +47,7 @@ end
 
 
 def drawing_png() -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(stroke_digit(DIGIT, "bottom-left", "small")).save(buffer, format="PNG")
-    return buffer.getvalue()
+    return as_png(stroke_digit(DIGIT, "bottom-left", "small"))
 
 
 def reads_the_digit(url: str, png: bytes) -> bool:

@@ -38,6 +38,7 @@ def create_app() -> Starlette:
     from prometheus_client import CollectorRegistry, generate_latest, multiprocess
 
     from dashboard.api import PROMETHEUS_TEXT, predict_routes
+    from dashboard.lean_reruns import freeze_loaded_heap
     from model.inference import DefaultPredictor
 
     # Streamlit (imported through dashboard.api) hands uvicorn's access logger a handler of its own when it
@@ -59,7 +60,8 @@ def create_app() -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        default_model()  # loaded (and compiled) before the first request: /health answering means ready
+        default_model()  # loaded (and converted) before the first request: /health answering means ready
+        freeze_loaded_heap()  # full collections then skip TensorFlow's objects: no pause of tens of ms mid-request
         yield
 
     # One prediction at a time per worker, on its event loop (the others wait there, not in threads): the worker

@@ -8,6 +8,8 @@ Two sources of handwriting, so nothing is measured only on the data the model wa
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 from PIL import Image, ImageDraw
 
@@ -94,3 +96,10 @@ def mnist_digit(image: np.ndarray, place: str = "centre", size: str | float = "m
     x0, y0 = int(round(left)), int(round(top))
     ink[y0:y0 + h, x0:x0 + w] = np.clip(big, 0, 1)[: canvas - y0, : canvas - x0]
     return in_style(ink, style)
+
+
+def as_png(picture: np.ndarray) -> bytes:
+    """A drawing as the PNG file the browser's canvas sends (what the API and the Draw page decode)."""
+    buffer = io.BytesIO()
+    Image.fromarray(picture).save(buffer, format="PNG")
+    return buffer.getvalue()
