@@ -31,6 +31,8 @@ from streamlit.runtime.scriptrunner_utils.exceptions import RerunException
 from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
 
 from dashboard.monitoring import STROKE_WAIT, STROKES_INTERRUPTED, STROKES_SUPERSEDED, STROKES_WAITING
+from model.store import data_dir
+from training.class_signal import ClassSignal
 
 P = ParamSpec("P")
 
@@ -42,6 +44,9 @@ POLL_S = 0.05
 FLUSH_S = 0.01
 """How long a finished run whose student has drawn again waits, for the event loop to send its answer."""
 TICKET_KEY = "stroke_gate_ticket"
+QUEUE_S = 0.05
+"""A stroke that waited longer than this for its turn means the class is queueing: training gives way
+(``training/class_signal.py``)."""
 
 
 class Superseded(Exception):
@@ -104,6 +109,7 @@ class StrokeGate:
 
 GATE = StrokeGate()
 """The process's one gate: every canvas fragment of every session takes its turns here."""
+BUSY_CLASS = ClassSignal(data_dir())
 
 
 def newer_request_pending() -> bool:
@@ -127,7 +133,10 @@ def stroke_turn() -> Iterator[None]:
     try:
         with GATE.turn(ticket, newer_request_pending):
             STROKES_WAITING.dec()
-            STROKE_WAIT.observe(time.perf_counter() - asked)
+            waited = time.perf_counter() - asked
+            STROKE_WAIT.observe(waited)
+            if waited > QUEUE_S:
+                BUSY_CLASS.report_busy()
             del st.session_state[TICKET_KEY]
             try:
                 yield

@@ -123,7 +123,8 @@ def metric(url: str, name: str) -> float:
     return sum(float(line.split()[-1]) for line in lines if line.startswith(name + " "))
 
 
-def test_past_capacity_every_students_newest_stroke_is_answered_and_no_run_stops_half_way(browser, app_url):
+def test_past_capacity_every_students_newest_stroke_is_answered_and_no_run_stops_half_way(browser, app_url,
+                                                                                          tmp_path_factory):
     """Forty students drawing a stroke every 0.15 s is more than a 2-core server answers: strokes queue up."""
     recording = record_digits(browser, app_url, [3, 7])
     superseded = metric(app_url, "digits_strokes_superseded_total")
@@ -138,3 +139,6 @@ def test_past_capacity_every_students_newest_stroke_is_answered_and_no_run_stops
     assert 0 < left_the_queue <= tally.runs_ended_early  # the rest finished, their answer replaced by a newer one
     assert metric(app_url, "digits_stroke_runs_interrupted_total") == interrupted, "no run stopped half-way"
     assert metric(app_url, "digits_strokes_waiting") == 0
+    # The queue was reported to the data directory, where a training worker gives way to it (class_signal.py).
+    reports = [p.stat().st_mtime for p in tmp_path_factory.getbasetemp().glob("app-data*/class_busy")]
+    assert reports and time.time() - max(reports) < 60, "the class's queue was not reported"

@@ -28,12 +28,13 @@ from dataclasses import replace
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from model.store import data_dir, load_keras_model
+from training.class_signal import ClassSignal
 from training.data import MnistData, load_mnist
 from training.drawings import DrawingStore, LabelledDrawings, default_path
 from training.finetune import fine_tune
 from training.jobs import HEARTBEAT_S, JobOutcome, JobRecord, JobState
 from training.limits import VisitorLimits, prune_runs
-from training.loop import train
+from training.loop import Progress, train
 from training.metrics import misclassified
 from training.queue import TrainingQueue, WorkerLock
 from training.runs import record_run
@@ -49,6 +50,8 @@ JOBS_DONE = Counter("digits_worker_jobs_total", "Training jobs this worker ended
 TRAINING_SECONDS = Histogram("digits_worker_training_seconds", "Seconds of training per job that produced a model.",
                              buckets=(10, 30, 60, 120, 300, 600, 1200, 2400, 4800), registry=REGISTRY)
 BUSY = Gauge("digits_worker_busy", "1 while a training job runs.", registry=REGISTRY)
+GAVE_WAY = Counter("digits_worker_gave_way_seconds_total",
+                   "Seconds a run paused because a class was queueing at the canvas.", registry=REGISTRY)
 
 
 def default_threads() -> int:
@@ -118,7 +121,12 @@ class Worker:
 
     def _train(self, record: JobRecord, stop: threading.Event) -> None:
         jobs, models, spec = self.queue.jobs, self.queue.models, record.spec
-        on_progress = functools.partial(jobs.add_progress, record.id)
+        busy_class = ClassSignal(self.queue.root)
+
+        def on_progress(progress: Progress) -> None:
+            jobs.add_progress(record.id, progress)
+            GAVE_WAY.inc(busy_class.wait_while_busy(stop))  # drawing comes first (training/class_signal.py)
+
         probe = decode_probe(spec.probe) if spec.probe is not None else default_probe(self.data)
         snapshots = SnapshotRecorder(probe, functools.partial(jobs.add_snapshot, record.id))
         jobs.forget_snapshots(RUNS_WITH_SNAPSHOTS)
