@@ -10,6 +10,7 @@ from dashboard import snapshots
 from dashboard.hyperparam_widgets import GROUPS
 from dashboard.session import INPUT_KEY, CurrentInput
 from harness.synthetic_drawings import stroke_digit
+from training.class_signal import ClassSignal
 from training.hyperparams import PRESETS, Hyperparams
 from training.jobs import JobSpec, JobState
 from training.queue import TrainingQueue
@@ -123,3 +124,16 @@ def test_watch_it_learn_follows_a_run_live_through_the_drawing_then_replays_it(o
     last = _pictures(at)
     slider.set_value(marks[0][0]).run()
     assert not at.exception and _pictures(at) != last, "the replay shows the untrained network"
+
+
+def test_a_running_run_says_when_it_gives_way_to_a_class(open_page, monkeypatch):
+    monkeypatch.setenv("DIGITS_WORKER", "external")
+    queue = TrainingQueue()
+    job = queue.submit(JobSpec(Hyperparams(epochs=1, batch_size=32, train_size=1000), "during-class"))
+    assert queue.jobs.claim(job.id, "a worker elsewhere") is not None
+    at = open_page("train")
+    assert any(h.value == "Run “during-class”: running" for h in at.subheader)
+    assert not any("Giving way" in c.value for c in at.caption), "no class is queueing yet"
+    ClassSignal(queue.root).report_busy()  # as a web server does when strokes wait for their turn
+    at.run()
+    assert any("Giving way to a class" in c.value for c in at.caption)

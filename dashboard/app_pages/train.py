@@ -17,6 +17,7 @@ from dashboard.user_text import literal
 from model.model_file import MAX_MODEL_BYTES
 from model.store import ModelFileError, ModelInfo
 from training import finetune
+from training.class_signal import ClassSignal
 from training.drawings import REPEAT
 from training.hyperparams import PRESETS, HyperparamError, Hyperparams
 from training.jobs import JobError, JobRecord, JobSpec, JobState
@@ -41,6 +42,11 @@ PRESET_NOTES = {
              "2-core server (which leaves a core to drawing; about 22 s from the command line).",
     "Best": "Best: the settings of the shipped model (about 40 minutes on a 2-core CPU).",
 }
+
+GIVING_WAY = (":material/pause_circle: Giving way to a class drawing on this server: the run pauses while "
+              "strokes queue for an answer, and goes on by itself when they clear.")
+GIVING_WAY_WHY = ("Drawing comes first: with hundreds of students on one small server, training between their strokes "
+                  "makes every answer slower.")
 
 queue = session.training_queue()
 data = session.mnist()
@@ -154,6 +160,8 @@ def show_progress(progress: list[Progress]) -> None:
 def show_running(job: JobRecord) -> None:
     st.subheader(f"Run “{literal(job.spec.name)}”: {job.state}")
     show_progress(queue.jobs.progress(job.id))
+    if ClassSignal(queue.root).busy():
+        st.caption(GIVING_WAY, help=GIVING_WAY_WHY)
     snapshots.live(queue.jobs, job)
     if job.stop_requested:
         st.info("Stopping after the current batch…", icon=":material/stop_circle:")
