@@ -110,6 +110,7 @@ class StrokeGate:
 GATE = StrokeGate()
 """The process's one gate: every canvas fragment of every session takes its turns here."""
 BUSY_CLASS = ClassSignal(data_dir())
+"""Where the gate says the class is queueing, for the training worker sharing the data directory."""
 
 
 def newer_request_pending() -> bool:

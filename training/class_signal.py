@@ -14,8 +14,8 @@ it, with no service between them. A file on another host's volume works the same
 
 from __future__ import annotations
 
+import contextlib
 import math
-import os
 import threading
 import time
 from pathlib import Path
@@ -42,11 +42,8 @@ class ClassSignal:
         if now - self._reported < REPORT_EVERY_S:
             return
         self._reported = now
-        try:
-            self.path.touch()
-            os.utime(self.path)  # touch() leaves an existing file's time alone on some systems
-        except OSError:
-            pass
+        with contextlib.suppress(OSError):
+            self.path.touch()  # an existing file's modification time set to now
 
     def busy(self) -> bool:
         """Whether a web server reported a queue within the last HOLD_S seconds."""
