@@ -56,6 +56,26 @@ def test_train_saves_a_run_and_evaluate_reads_it(tmp_path):
     assert len(report["confusion"]) == 10 and sum(map(sum, report["confusion"])) == 2000
 
 
+def test_train_can_start_from_a_trained_model(tmp_path):
+    first = tmp_path / "first.keras"
+    assert run_module("training.train", "--epochs", "1", "--train-size", "2000", "--output", str(first)).returncode == 0
+    accuracy = json.loads(first.with_suffix(".json").read_text())["test"]["accuracy"]
+    # A step size far too small to train a fresh network: the second stage keeps what the first learned.
+    second = tmp_path / "second.keras"
+    again = run_module("training.train", "--epochs", "1", "--train-size", "100", "--learning-rate", "1e-5",
+                       "--start-from", str(first), "--output", str(second))
+    assert again.returncode == 0, again.stderr
+    assert f"starting from {first}" in again.stdout
+    meta = json.loads(second.with_suffix(".json").read_text())
+    assert accuracy > 0.5 and abs(meta["test"]["accuracy"] - accuracy) < 0.02
+    assert f"--start-from {first}" in meta["command"]
+    other = run_module("training.train", "--epochs", "1", "--dense-units", "64", "--start-from", str(first))
+    assert other.returncode == 2 and "architecture does not match" in other.stderr
+    both = run_module("training.train", "--start-from", str(first), "--fine-tune", str(first),
+                      "--include-drawings", str(tmp_path / "any.npz"))
+    assert both.returncode == 2 and "give one" in both.stderr
+
+
 def test_evaluate_prints_per_class_accuracy_and_confusion_matrix():
     result = run_module("training.evaluate")
     assert result.returncode == 0

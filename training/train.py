@@ -43,9 +43,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fine-tune", metavar="MODEL", type=Path,
                         help="with --include-drawings: fine-tune this .keras model on the drawings mixed with "
                              "MNIST (a few epochs, before/after report) instead of training from scratch")
+    parser.add_argument("--start-from", metavar="MODEL", type=Path,
+                        help="train with the settings given here, starting from this .keras model's weights instead "
+                             "of a fresh network (the settings must describe its architecture): a second stage of "
+                             "training, e.g. a trained model under stronger augmentation or on more data")
     add_arguments(parser)
     args = parser.parse_args(argv)
     try:
+        if args.fine_tune and args.start_from:
+            raise HyperparamError("--fine-tune and --start-from are two ways to begin from a model: give one")
         hp = from_arguments(args)
         data = load_mnist(args.data, args.download)
         drawings = (LabelledDrawings(*load_drawings(*args.include_drawings), weight=args.drawings_weight)
@@ -74,19 +80,24 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: (print("stopping after this batch…", flush=True), stop.set()))
     report = None
+    try:
+        start = next((load_keras_model(path) for path in (args.fine_tune, args.start_from) if path), None)
+    except ModelFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if args.fine_tune:
-        try:
-            start = load_keras_model(args.fine_tune)
-        except ModelFileError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
         print("fine-tuning " + str(args.fine_tune), flush=True)
         base = hyperparams_of(model_meta(args.fine_tune))
         result, report = fine_tune(start, base, data, drawings.images, drawings.labels, weight=drawings.weight,
                                    on_progress=_print_progress, stop=stop)
     else:
-        print("settings: " + " ".join(f"{k}={v}" for k, v in hp.to_dict().items()), flush=True)
-        result = train(hp, data, on_progress=_print_progress, stop=stop, drawings=drawings)
+        print("settings: " + " ".join(f"{k}={v}" for k, v in hp.to_dict().items())
+              + (f" starting from {args.start_from}" if start is not None else ""), flush=True)
+        try:
+            result = train(hp, data, on_progress=_print_progress, stop=stop, drawings=drawings, start_from=start)
+        except HyperparamError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     if result.error:
         print(f"error: {result.error}", file=sys.stderr)
         return 1
