@@ -56,7 +56,7 @@ def test_train_saves_a_run_and_evaluate_reads_it(tmp_path):
     assert len(report["confusion"]) == 10 and sum(map(sum, report["confusion"])) == 2000
 
 
-def test_train_can_start_from_a_trained_model(tmp_path):
+def test_train_can_start_from_a_trained_model_and_the_two_can_be_averaged(tmp_path):
     first = tmp_path / "first.keras"
     assert run_module("training.train", "--epochs", "1", "--train-size", "2000", "--output", str(first)).returncode == 0
     accuracy = json.loads(first.with_suffix(".json").read_text())["test"]["accuracy"]
@@ -74,6 +74,17 @@ def test_train_can_start_from_a_trained_model(tmp_path):
     both = run_module("training.train", "--start-from", str(first), "--fine-tune", str(first),
                       "--include-drawings", str(tmp_path / "any.npz"))
     assert both.returncode == 2 and "give one" in both.stderr
+
+    soup = tmp_path / "soup.keras"
+    averaged = run_module("training.average", str(first), str(second), "--output", str(soup))
+    assert averaged.returncode == 0, averaged.stderr
+    card = json.loads(soup.with_suffix(".json").read_text())
+    assert [i["file"] for i in card["averaged_from"]] == [str(first), str(second)]
+    assert card["averaged_from"][1]["command"] == meta["command"] and card["test"]["accuracy"] > 0.5
+    evaluated = json.loads(run_module("training.evaluate", "--model", str(soup), "--json").stdout)
+    assert abs(evaluated["accuracy"] - card["test"]["accuracy"]) < 1e-6
+    lonely = run_module("training.average", str(first), "--output", str(tmp_path / "one.keras"))
+    assert lonely.returncode == 2 and "two or more" in lonely.stderr
 
 
 def test_evaluate_prints_per_class_accuracy_and_confusion_matrix():

@@ -1,0 +1,93 @@
+"""``python -m training.average A.keras B.keras … --output C.keras``: one network whose weights are the average of
+several networks of one architecture (a "model soup", Wortsman et al., 2022), scored on the MNIST test set.
+
+Networks that share their start — a trained model and a second stage of training from it (``training.train
+--start-from``) — lie in one basin of the loss, and the average of their weights usually reads better than either:
+the shipped model is such an average. It is one network of the same architecture, so a stroke costs the same and
+Inspect explains it unit by unit (an ensemble of two networks would cost two forward passes and have no single set
+of units to explain). Each model is checked and loaded like any other (``model.store.load_keras_model``: no code
+from a file runs); models of different architectures are refused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from training.data import MnistError, add_data_arguments, load_mnist
+
+CARD_KEYS_OF_ONE_RUN = ("history", "epochs_completed", "train_seconds", "images_per_second", "stopped_early",
+                        "fine_tune", "drawings")
+"""What a model's card says about the one run that made it; the average's card lists its ingredients instead."""
+
+
+def average_weights(models: list) -> Any:
+    """A new network of the first model's architecture holding the mean of all the models' weights (batch
+    normalisation's moving statistics included). ValueError if the architectures differ."""
+    import keras
+
+    shapes = [[w.shape for w in m.weights] for m in models]
+    if any(s != shapes[0] for s in shapes[1:]):
+        raise ValueError("the models have different architectures: only networks of one architecture can be averaged")
+    averaged = keras.models.clone_model(models[0])
+    averaged.set_weights([sum(ws) / len(ws) for ws in zip(*(m.get_weights() for m in models))])
+    return averaged
+
+
+def averaged_card(cards: list[dict[str, Any]], paths: list[Path], test: dict[str, Any], command: str) -> dict:
+    """The average's card: the first model's (its architecture and data), with its own test results and command,
+    and each ingredient's command and test accuracy in place of the one run's history."""
+    card = {key: value for key, value in cards[0].items() if key not in CARD_KEYS_OF_ONE_RUN}
+    card |= {"created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "command": command, "test": test,
+             "averaged_from": [{"file": str(path), "command": c.get("command"),
+                                "test_accuracy": (c.get("test") or {}).get("accuracy")}
+                               for path, c in zip(paths, cards)]}
+    return card
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.average", description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="+", type=Path, metavar="MODEL", help="two or more .keras models")
+    parser.add_argument("--output", required=True, type=Path, metavar="PATH",
+                        help="where to write the average (.keras, with its card as .json beside it)")
+    add_data_arguments(parser)
+    args = parser.parse_args(argv)
+    if len(args.models) < 2:
+        print("error: give two or more models to average", file=sys.stderr)
+        return 2
+    if args.output.suffix != ".keras":
+        print("error: --output must end in .keras", file=sys.stderr)
+        return 2
+    try:
+        data = load_mnist(args.data, args.download)
+    except MnistError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(data.notice, flush=True)
+
+    from model.inference import Predictor  # deferred: imports TensorFlow
+    from model.preprocess import images_to_input
+    from model.store import ModelFileError, load_keras_model, model_meta, save_model_atomic
+    from training.metrics import evaluate_probabilities, format_report
+
+    try:
+        models = [load_keras_model(path) for path in args.models]
+        averaged = average_weights(models)
+    except (ModelFileError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    test = evaluate_probabilities(Predictor(averaged).probabilities(images_to_input(data.x_test)), data.y_test)
+    print(format_report(test), flush=True)
+    command = "python -m training.average " + shlex.join(sys.argv[1:] if argv is None else argv)
+    card = averaged_card([model_meta(path) for path in args.models], args.models, test.to_dict(), command)
+    save_model_atomic(averaged, args.output, card)
+    print(f"saved {args.output} and {args.output.with_suffix('.json')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
