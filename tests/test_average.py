@@ -10,6 +10,8 @@ import pytest
 from model.network import build_classifier
 from training.average import average_weights, averaged_card
 from training.hyperparams import PRESETS
+from training.metrics import evaluate_probabilities
+from training.runs import RunRecord
 
 
 def _network(dense_units: int, fill: float):
@@ -33,11 +35,16 @@ def test_networks_of_different_architectures_are_refused():
         average_weights([_network(16, 1.0), _network(32, 1.0)])
 
 
-def test_the_card_lists_the_ingredients_instead_of_one_runs_history(tmp_path):
-    cards = [{"hyperparams": {"dense_units": 16}, "command": "first", "test": {"accuracy": 0.9}, "history": [1],
-              "train_seconds": 5.0},
-             {"hyperparams": {"dense_units": 16}, "command": "second", "test": {"accuracy": 0.95}}]
-    card = averaged_card(cards, [tmp_path / "a.keras", tmp_path / "b.keras"], {"accuracy": 0.96}, "average")
-    assert card["hyperparams"] == {"dense_units": 16} and card["test"] == {"accuracy": 0.96}
-    assert "history" not in card and "train_seconds" not in card and card["command"] == "average"
-    assert [(i["command"], i["test_accuracy"]) for i in card["averaged_from"]] == [("first", 0.9), ("second", 0.95)]
+def test_the_card_lists_the_ingredients_instead_of_one_runs_history_and_reads_back_the_same(tmp_path):
+    settings = replace(PRESETS["Quick"], dense_units=16).to_dict()
+    epoch = {"epoch": 1, "loss": 0.5, "accuracy": 0.9, "val_loss": None, "val_accuracy": None}
+    right, half = np.eye(10, dtype=np.float32), np.eye(10, dtype=np.float32)[[0, 1, 2, 3, 4, 0, 0, 0, 0, 0]]
+    first, second, average = (evaluate_probabilities(p, np.arange(10)).to_dict() for p in (half, right, right))
+    cards = [{"hyperparams": settings, "command": "first", "test": first, "history": [epoch], "train_seconds": 5.0},
+             {"hyperparams": settings, "command": "second", "test": second}]
+    card = averaged_card(cards, [tmp_path / "a.keras", tmp_path / "b.keras"],
+                         evaluate_probabilities(right, np.arange(10)), "average")
+    assert card["hyperparams"] == settings and card["test"] == average and card["command"] == "average"
+    assert card["history"] == [] and "train_seconds" not in card
+    assert [(i["command"], i["test_accuracy"]) for i in card["averaged_from"]] == [("first", 0.5), ("second", 1.0)]
+    assert RunRecord.from_dict(card).to_dict() == card

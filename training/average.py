@@ -19,10 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from training.data import MnistError, add_data_arguments, load_mnist
-
-CARD_KEYS_OF_ONE_RUN = ("history", "epochs_completed", "train_seconds", "images_per_second", "stopped_early",
-                        "fine_tune", "drawings")
-"""What a model's card says about the one run that made it; the average's card lists its ingredients instead."""
+from training.metrics import Evaluation, evaluate_probabilities, format_report
+from training.runs import RunRecord
 
 
 def average_weights(models: list) -> Any:
@@ -38,15 +36,16 @@ def average_weights(models: list) -> Any:
     return averaged
 
 
-def averaged_card(cards: list[dict[str, Any]], paths: list[Path], test: dict[str, Any], command: str) -> dict:
-    """The average's card: the first model's (its architecture and data), with its own test results and command,
-    and each ingredient's command and test accuracy in place of the one run's history."""
-    card = {key: value for key, value in cards[0].items() if key not in CARD_KEYS_OF_ONE_RUN}
-    card |= {"created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "command": command, "test": test,
-             "averaged_from": [{"file": str(path), "command": c.get("command"),
-                                "test_accuracy": (c.get("test") or {}).get("accuracy")}
-                               for path, c in zip(paths, cards)]}
-    return card
+def averaged_card(cards: list[dict[str, Any]], paths: list[Path], test: Evaluation, command: str) -> dict[str, Any]:
+    """The average's card: the first model's architecture, data and versions, its own test results and command,
+    and each ingredient's file, command and test accuracy in place of one run's history."""
+    first = RunRecord.from_dict(cards[0])
+    ingredients = [{"file": str(path), "command": card.get("command"),
+                    "test_accuracy": (card.get("test") or {}).get("accuracy")} for path, card in zip(paths, cards)]
+    return RunRecord(hyperparams=first.hyperparams, data=first.data,
+                     created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), command=command,
+                     parameters=first.parameters, test=test, versions=first.versions,
+                     averaged_from=ingredients).to_dict()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,7 +71,6 @@ def main(argv: list[str] | None = None) -> int:
     from model.inference import Predictor  # deferred: imports TensorFlow
     from model.preprocess import images_to_input
     from model.store import ModelFileError, load_keras_model, model_meta, save_model_atomic
-    from training.metrics import evaluate_probabilities, format_report
 
     try:
         models = [load_keras_model(path) for path in args.models]
@@ -83,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     test = evaluate_probabilities(Predictor(averaged).probabilities(images_to_input(data.x_test)), data.y_test)
     print(format_report(test), flush=True)
     command = "python -m training.average " + shlex.join(sys.argv[1:] if argv is None else argv)
-    card = averaged_card([model_meta(path) for path in args.models], args.models, test.to_dict(), command)
+    card = averaged_card([model_meta(path) for path in args.models], args.models, test, command)
     save_model_atomic(averaged, args.output, card)
     print(f"saved {args.output} and {args.output.with_suffix('.json')}")
     return 0

@@ -106,6 +106,9 @@ class RunRecord:
     uploaded: str | None = None
     """The file name of a model trained elsewhere and uploaded (``training/uploads.py``); its ``hyperparams``
     are then unknown and not saved."""
+    averaged_from: list[dict[str, Any]] | None = None
+    """A network whose weights are the mean of others' (``training.average``): each one's file, the command that
+    made it and its test accuracy — the shipped model is one."""
 
     @property
     def flagged(self) -> bool:
@@ -146,6 +149,7 @@ class RunRecord:
             owner=values.get("owner"),
             visitor=bool(values.get("visitor")),
             uploaded=values.get("uploaded"),
+            averaged_from=values.get("averaged_from"),
         )
 
 
