@@ -16,23 +16,30 @@ import shlex
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from training.data import MnistError, add_data_arguments, load_mnist
 from training.metrics import Evaluation, evaluate_probabilities, format_report
 from training.runs import RunRecord
 
+if TYPE_CHECKING:
+    import keras
 
-def average_weights(models: list) -> Any:
+
+def average_weights(models: list[keras.Model]) -> keras.Model:
     """A new network of the first model's architecture holding the mean of all the models' weights (batch
-    normalisation's moving statistics included). ValueError if the architectures differ."""
+    normalisation's moving statistics included; a counter or other integer state is the first model's, as a mean
+    of it means nothing). ValueError if the architectures differ."""
     import keras
 
     shapes = [[w.shape for w in m.weights] for m in models]
     if any(s != shapes[0] for s in shapes[1:]):
         raise ValueError("the models have different architectures: only networks of one architecture can be averaged")
     averaged = keras.models.clone_model(models[0])
-    averaged.set_weights([sum(ws) / len(ws) for ws in zip(*(m.get_weights() for m in models))])
+    averaged.set_weights([np.mean(ws, axis=0, dtype=ws[0].dtype) if np.issubdtype(ws[0].dtype, np.floating) else ws[0]
+                          for ws in zip(*(m.get_weights() for m in models))])
     return averaged
 
 
