@@ -40,11 +40,17 @@ def test_the_card_lists_the_ingredients_instead_of_one_runs_history_and_reads_ba
     epoch = {"epoch": 1, "loss": 0.5, "accuracy": 0.9, "val_loss": None, "val_accuracy": None}
     right, half = np.eye(10, dtype=np.float32), np.eye(10, dtype=np.float32)[[0, 1, 2, 3, 4, 0, 0, 0, 0, 0]]
     first, second, average = (evaluate_probabilities(p, np.arange(10)).to_dict() for p in (half, right, right))
-    cards = [{"hyperparams": settings, "command": "first", "test": first, "history": [epoch], "train_seconds": 5.0},
-             {"hyperparams": settings, "command": "second", "test": second}]
+    cards = [{"hyperparams": settings, "command": "first", "test": first, "history": [epoch], "epochs_completed": 1,
+              "train_seconds": 5.0},
+             {"hyperparams": settings, "command": "second", "test": second, "epochs_completed": 2,
+              "train_seconds": 2.5}]
     card = averaged_card(cards, [tmp_path / "a.keras", tmp_path / "b.keras"],
                          evaluate_probabilities(right, np.arange(10)), "average")
     assert card["hyperparams"] == settings and card["test"] == average and card["command"] == "average"
-    assert card["history"] == [] and "train_seconds" not in card
+    assert card["history"] == [] and card["epochs_completed"] == 3 and card["train_seconds"] == 7.5
     assert [(i["command"], i["test_accuracy"]) for i in card["averaged_from"]] == [("first", 0.5), ("second", 1.0)]
     assert RunRecord.from_dict(card).to_dict() == card
+    del cards[1]["train_seconds"]
+    unknown = averaged_card(cards, [tmp_path / "a.keras", tmp_path / "b.keras"],
+                            evaluate_probabilities(right, np.arange(10)), "average")
+    assert unknown["epochs_completed"] == 3 and "train_seconds" not in unknown, "a sum with an unknown part is unknown"

@@ -16,6 +16,7 @@ def test_the_shipped_model_s_json_reads_as_a_record_and_writes_back_the_same():
     assert record.test.accuracy >= 0.996 and record.data.full_mnist and not record.flagged
     # The mean of a 20-epoch run and a second stage from it (training.average): each one's command is kept.
     assert len(record.averaged_from) == 2 and all("training.train" in i["command"] for i in record.averaged_from)
+    assert record.epochs_completed == 24 == sum(i["epochs_completed"] for i in record.averaged_from)
     again = record.to_dict()
     assert {k: v for k, v in again.items() if k != "hyperparams"} == {k: v for k, v in written.items()
                                                                        if k != "hyperparams"}

@@ -45,13 +45,22 @@ def average_weights(models: list[keras.Model]) -> keras.Model:
 
 def averaged_card(cards: list[dict[str, Any]], paths: list[Path], test: Evaluation, command: str) -> dict[str, Any]:
     """The average's card: the first model's architecture, data and versions, its own test results and command,
-    and each ingredient's file, command and test accuracy in place of one run's history."""
+    and each ingredient's file, command, test accuracy, epochs and training time in place of one run's history.
+    Its epochs and training time are the ingredients' together (what went into it), where each one's is known."""
     first = RunRecord.from_dict(cards[0])
     ingredients = [{"file": str(path), "command": card.get("command"),
-                    "test_accuracy": (card.get("test") or {}).get("accuracy")} for path, card in zip(paths, cards)]
+                    "test_accuracy": (card.get("test") or {}).get("accuracy"),
+                    "epochs_completed": card.get("epochs_completed"), "train_seconds": card.get("train_seconds")}
+                   for path, card in zip(paths, cards)]
+
+    def together(key: str) -> float | None:
+        values = [i[key] for i in ingredients]
+        return None if None in values else sum(values)
+
     return RunRecord(hyperparams=first.hyperparams, data=first.data,
                      created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), command=command,
-                     parameters=first.parameters, test=test, versions=first.versions,
+                     parameters=first.parameters, test=test, epochs_completed=together("epochs_completed"),
+                     train_seconds=together("train_seconds"), versions=first.versions,
                      averaged_from=ingredients).to_dict()
 
 

@@ -40,7 +40,7 @@ PRESET_NOTES = {
     "Quick": "Quick: one pass over the 60,000 MNIST training images with a one-cycle learning rate and label "
              "smoothing — 99.2–99.4 % test accuracy on full MNIST in about 40 seconds in the training worker of a "
              "2-core server (which leaves a core to drawing; about 22 s from the command line).",
-    "Best": "Best: the settings of the shipped model (about 40 minutes on a 2-core CPU).",
+    "Best": "Best: the settings the shipped model was first trained with (about 40 minutes on a 2-core CPU).",
 }
 
 GIVING_WAY = (":material/pause_circle: Giving way to a class drawing on this server: the run pauses while "
