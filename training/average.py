@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from training.data import MnistError, add_data_arguments, load_mnist
-from training.metrics import Evaluation, evaluate_probabilities, format_report
+from training.metrics import Evaluation, evaluate_on_test, format_report
 from training.runs import RunRecord
 
 if TYPE_CHECKING:
@@ -85,7 +85,6 @@ def main(argv: list[str] | None = None) -> int:
     print(data.notice, flush=True)
 
     from model.inference import Predictor  # deferred: imports TensorFlow
-    from model.preprocess import images_to_input
     from model.store import ModelFileError, load_keras_model, model_meta, save_model_atomic
 
     try:
@@ -94,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ModelFileError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    test = evaluate_probabilities(Predictor(averaged).probabilities(images_to_input(data.x_test)), data.y_test)
+    test = evaluate_on_test(Predictor(averaged), data)
     print(format_report(test), flush=True)
     command = "python -m training.average " + shlex.join(sys.argv[1:] if argv is None else argv)
     card = averaged_card([model_meta(path) for path in args.models], args.models, test, command)

@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from model.inference import Predictor  # deferred: imports TensorFlow
     from model.preprocess import images_to_input
-    from training.metrics import evaluate_probabilities, format_report
+    from training.metrics import evaluate_on_test, format_report
     from training.sweeps import sweep_models
 
     if args.sweep is not None:
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"evaluating {args.model} on {len(data.x_test):,} test images…", file=sys.stderr, flush=True)
-    evaluation = evaluate_probabilities(predictor.probabilities(images_to_input(data.x_test)), data.y_test)
+    evaluation = evaluate_on_test(predictor, data)
     print(json.dumps({"model": args.model, "data": data.source, **evaluation.to_dict()}) if args.json
           else format_report(evaluation))
     return 0

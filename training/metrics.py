@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from model.preprocess import images_to_input
+
+if TYPE_CHECKING:
+    from model.inference import Predictor
+    from training.data import MnistData
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,12 @@ def evaluate_probabilities(probabilities: np.ndarray, labels: np.ndarray) -> Eva
 def misclassified(predicted: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Indices of the images whose predicted digit is not their label."""
     return np.flatnonzero(np.asarray(predicted) != np.asarray(labels))
+
+
+def evaluate_on_test(predictor: Predictor, data: MnistData) -> Evaluation:
+    """``predictor``'s model scored on the test set of ``data``: what ``training.evaluate`` prints and what the card
+    of an uploaded or averaged model records."""
+    return evaluate_probabilities(predictor.probabilities(images_to_input(data.x_test)), data.y_test)
 
 
 def format_report(evaluation: Evaluation) -> str:

@@ -14,11 +14,10 @@ from pathlib import Path
 
 from model.inference import Predictor
 from model.model_file import UnsafeModelFile, check_in_child
-from model.preprocess import images_to_input
 from model.store import ModelFileError, ModelInfo, ModelStore, load_keras_model
 from training.data import MnistData
 from training.limits import VisitorLimits, prune_runs
-from training.metrics import evaluate_probabilities
+from training.metrics import evaluate_on_test
 from training.runs import DataUsed, RunRecord, hyperparams_of
 
 
@@ -31,7 +30,7 @@ def add_uploaded_model(store: ModelStore, path: Path, file_name: str, data: Mnis
     except UnsafeModelFile as exc:
         raise ModelFileError(f"{file_name}: {exc}") from None
     model = load_keras_model(path)
-    test = evaluate_probabilities(Predictor(model).probabilities(images_to_input(data.x_test)), data.y_test)
+    test = evaluate_on_test(Predictor(model), data)
     record = RunRecord(hyperparams=hyperparams_of(None), uploaded=file_name, owner=owner, visitor=limits is not None,
                        parameters=int(model.count_params()), test=test,
                        data=DataUsed(data.source, data.is_full, 0, int(len(data.x_test))),
