@@ -94,6 +94,21 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
         raise
 
 
+def output_problem(path: Path) -> str | None:
+    """Why ``save_model_atomic`` could not write a model to ``path`` — not a ``.keras`` name, or a folder that cannot
+    be made or written — or None. The command lines ask before training (which may take an hour), not after."""
+    if path.suffix != ".keras":
+        return f"{path}: a model's file name must end in .keras"
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"{path}: cannot make its folder ({exc.strerror})"
+    if not os.access(folder, os.W_OK):
+        return f"{path}: its folder cannot be written to"
+    return None
+
+
 def save_model_atomic(model: keras.Model, path: Path, meta: dict[str, Any]) -> None:
     """Save ``model`` to ``path`` and its metadata to ``path.with_suffix('.json')``, each atomically.
 

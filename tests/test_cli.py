@@ -85,6 +85,12 @@ def test_train_can_start_from_a_trained_model_and_the_two_can_be_averaged(tmp_pa
     assert abs(evaluated["accuracy"] - card["test"]["accuracy"]) < 1e-6
     lonely = run_module("training.average", str(first), "--output", str(tmp_path / "one.keras"))
     assert lonely.returncode == 2 and "two or more" in lonely.stderr
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    for command in (("training.average", str(first), str(second)), ("training.train", "--epochs", "1")):
+        nowhere = run_module(*command, "--output", str(blocker / "model.keras"))
+        assert nowhere.returncode == 2 and "cannot make its folder" in nowhere.stderr
+        assert "epoch 1/1" not in nowhere.stdout and "test accuracy" not in nowhere.stdout, "refused before any work"
 
 
 def test_evaluate_prints_per_class_accuracy_and_confusion_matrix():

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
-from model.store import SHIPPED_ID, SHIPPED_MODEL, ModelFileError, ModelStore, load_keras_model, save_model_atomic
+from model.store import (
+    SHIPPED_ID,
+    SHIPPED_MODEL,
+    ModelFileError,
+    ModelStore,
+    load_keras_model,
+    output_problem,
+    save_model_atomic,
+)
 from training.hyperparams import Hyperparams
 
 
@@ -81,3 +90,19 @@ def test_damaged_files_give_clear_errors_and_a_safe_fallback(tmp_path):
         load_keras_model(broken)
     with pytest.raises(ModelFileError, match="not found"):
         load_keras_model(tmp_path / "absent.keras")
+
+
+def test_where_a_model_cannot_be_written_is_said_before_any_work(tiny_model, tmp_path):
+    assert "must end in .keras" in output_problem(tmp_path / "model.h5")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert "cannot make its folder" in output_problem(blocker / "sub" / "model.keras")
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    writable = output_problem(locked / "model.keras")
+    fine = tmp_path / "new" / "deeper" / "model.keras"
+    assert output_problem(fine) is None and fine.parent.is_dir()
+    save_model_atomic(tiny_model, fine, {"test": None})
+    assert fine.is_file()
+    if os.geteuid() != 0:  # root writes anywhere: CI runs as root
+        assert "cannot be written to" in writable

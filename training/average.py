@@ -74,9 +74,6 @@ def main(argv: list[str] | None = None) -> int:
     if len(args.models) < 2:
         print("error: give two or more models to average", file=sys.stderr)
         return 2
-    if args.output.suffix != ".keras":
-        print("error: --output must end in .keras", file=sys.stderr)
-        return 2
     try:
         data = load_mnist(args.data, args.download)
     except MnistError as exc:
@@ -85,7 +82,12 @@ def main(argv: list[str] | None = None) -> int:
     print(data.notice, flush=True)
 
     from model.inference import Predictor  # deferred: imports TensorFlow
-    from model.store import ModelFileError, load_keras_model, model_meta, save_model_atomic
+    from model.store import ModelFileError, load_keras_model, model_meta, output_problem, save_model_atomic
+
+    problem = output_problem(args.output)
+    if problem:
+        print(f"error: --output {problem}", file=sys.stderr)
+        return 2
 
     try:
         models = [load_keras_model(path) for path in args.models]

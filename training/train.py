@@ -64,18 +64,27 @@ def main(argv: list[str] | None = None) -> int:
     except (HyperparamError, MnistError, OSError, KeyError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.output is not None and args.output.suffix != ".keras":
-        print("error: --output must end in .keras", file=sys.stderr)
-        return 2
     print(data.notice, flush=True)
     if drawings is not None:
         print(f"with {len(drawings.images)} labelled drawings from {drawings_source}, "
               f"each repeated {args.drawings_weight}×", flush=True)
 
-    from model.store import ModelFileError, ModelStore, load_keras_model, model_meta, save_model_atomic  # TensorFlow
+    from model.store import (  # TensorFlow
+        ModelFileError,
+        ModelStore,
+        load_keras_model,
+        model_meta,
+        output_problem,
+        save_model_atomic,
+    )
     from training.finetune import fine_tune
     from training.loop import train
     from training.metrics import format_report
+
+    problem = output_problem(args.output) if args.output is not None else None
+    if problem:
+        print(f"error: --output {problem}", file=sys.stderr)
+        return 2
 
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: (print("stopping after this batch…", flush=True), stop.set()))
