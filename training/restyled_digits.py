@@ -3,7 +3,7 @@
 MNIST's digits all went through one pipeline: scanned in grey, size-normalised to 20 px, mid-width strokes.
 Digits reaching the dashboard come through others — a bold marker or a hairline pen, a hand bending its strokes
 further than MNIST's writers did, a form scanned at 32×32 in black and white with the digit filling the box, an
-old scanner's handful of grey pixels, such a box counted into 8×8 blocks. Each real digit given here (MNIST's *training* digits, the styled strokes
+old scanner's handful of grey pixels. Each real digit given here (MNIST's *training* digits, the styled strokes
 of ``training.styled_digits``) is restyled by one or two pen or hand changes (``PEN_AND_HAND``), then delivered
 by one pipeline (``DELIVERIES``) as a small picture of either polarity, and put through
 ``model.preprocess.to_model_input`` like any upload: the network learns what such pictures look like *after*
@@ -122,25 +122,8 @@ def few_pixels(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.pad(np.round(box / 255 * 16) * (255 / 16), int(rng.integers(0, 2)))
 
 
-def block_counts(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A form's black-and-white box counted in blocks, as UCI's forms pipeline does (a 32×32 bitmap, each 4×4
-    block's ink pixels counted: 8×8 pixels of 17 levels), with boxes of 7–10 blocks of 3–5 px and bolder pens.
-    The digit fills its box, so it touches the picture's edges."""
-    cells, block = int(rng.integers(7, 11)), int(rng.integers(3, 6))
-    side = cells * block
-    ink = _in_box(_crop(image), side, rng.random() < 0.2, Image.Resampling.BILINEAR) > rng.uniform(60, 150)
-    if rng.random() < 0.5:
-        ink = ndimage.binary_dilation(ink)
-    box = np.zeros((side, side), np.float32)
-    top, left = (side - ink.shape[0]) // 2, (side - ink.shape[1]) // 2
-    box[top:top + ink.shape[0], left:left + ink.shape[1]] = ink
-    counts = box.reshape(cells, block, cells, block).mean(axis=(1, 3))
-    return np.round(counts * 16) * (255 / 16)
-
-
-DELIVERIES: dict[str, Change] = {"picture": as_picture, "binary scan": binary_scan, "few pixels": few_pixels,
-                                 "block counts": block_counts}
-DELIVERY_SHARE = (0.4, 0.4, 0.1, 0.1)
+DELIVERIES: dict[str, Change] = {"picture": as_picture, "binary scan": binary_scan, "few pixels": few_pixels}
+DELIVERY_SHARE = (0.45, 0.45, 0.1)
 """How often each delivery is chosen: most such pictures are scans of some resolution."""
 
 
