@@ -6,8 +6,8 @@ It reproduces how MNIST itself was made, so the network sees drawings the way it
 1. **load** — canvas RGBA array, RGB/grey array, or an image file of any format and size (EXIF-rotated,
    first frame, 16-bit scaled).
 2. **ink** — ink strength per pixel, 0..1. With a transparent background the alpha channel is the ink;
-   otherwise the background colour is the median colour of the picture's border and ink is the largest
-   per-channel difference from it,
+   otherwise the background colour is the paper's colour along the picture's border (``paper_level``; where
+   the border is mostly ink, the colour in more pieces) and ink is the largest per-channel difference from it,
    which handles dark-on-light, light-on-dark and coloured ink alike. Contrast is stretched and faint
    paper texture suppressed. No ink → the result says so instead of inventing an input.
 3. **mask and bounding box** of the ink (ignoring the faintest 0.1 % of ink mass at each side, so a
