@@ -29,7 +29,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 
-from harness.synthetic_drawings import mnist_digit
+from harness.synthetic_drawings import mnist_digit, uci_block_counts
 from model.inference import Predictor
 from model.preprocess import to_model_input
 from model.store import SHIPPED_MODEL
@@ -176,22 +176,6 @@ def _few_grey_pixels(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.pad((np.round(small / 255 * 16) * 255 / 16).astype(np.uint8), 1)
 
 
-def _block_counts(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """UCI's pipeline for its handwritten forms as a file: the digit fitted into a 32×32 black-and-white box
-    (a bold pen half the time), each 4×4 block's ink pixels counted — an 8×8 picture of 17 grey levels."""
-    cols, rows = np.flatnonzero(image.max(axis=0) > 30), np.flatnonzero(image.max(axis=1) > 30)
-    crop = image[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-    scale = 32 / max(crop.shape)
-    height, width = max(1, round(crop.shape[0] * scale)), max(1, round(crop.shape[1] * scale))
-    ink = np.asarray(Image.fromarray(crop.astype(np.uint8)).resize((width, height)), np.float32) > 100
-    box = np.zeros((32, 32), bool)
-    box[(32 - height) // 2:(32 - height) // 2 + height, (32 - width) // 2:(32 - width) // 2 + width] = ink
-    if rng.random() < 0.5:
-        box = ndimage.binary_dilation(box)
-    counts = box.reshape(8, 4, 8, 4).sum(axis=(1, 3))
-    return np.minimum(counts * 16, 255).astype(np.uint8)
-
-
 def mnist_styles(data) -> dict[str, Drawer]:
     """MNIST test digits restyled, then enlarged onto the canvas at a random place and size."""
     by_digit = [np.flatnonzero(data.y_test == d) for d in range(10)]
@@ -220,7 +204,8 @@ def mnist_styles(data) -> dict[str, Drawer]:
         "MNIST test, scanned to fill its box": restyled(lambda im, rng: _fill_box(im)),
         "MNIST test, a form's 32×32 box, bold, cropped tight (as a file)": as_file(_form_box),
         "MNIST test, 12–16 px grey scan (as a file)": as_file(_few_grey_pixels),
-        "MNIST test, UCI's 32×32 form counted into 8×8 (as a file)": as_file(_block_counts),
+        "MNIST test, UCI's 32×32 form counted into 8×8 (as a file)":
+            as_file(lambda im, rng: uci_block_counts(im, bold=rng.random() < 0.5)),
     }
 
 

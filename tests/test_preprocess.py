@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
-from harness.synthetic_drawings import PLACES, SIZES, STYLES, stroke_digit
+from harness.synthetic_drawings import PLACES, SIZES, STYLES, stroke_digit, uci_block_counts
 from model.legacy import legacy_input
 from model.preprocess import MAX_PIXELS, ImageError, Stage, paper_level, to_model_input
 
@@ -63,25 +63,12 @@ def test_a_bold_digit_cropped_tight_keeps_its_polarity(sample):
         assert pre.image[14, 14] < 0.2, "the 0's hole stays empty: the paper is not taken for ink"
 
 
-def _counted_into_blocks(digit: np.ndarray) -> np.ndarray:
-    """UCI's forms pipeline: the digit fitted into a 32×32 black-and-white box, each 4×4 block's ink counted —
-    8×8 light-on-dark pixels, the digit touching the top and bottom rows and, if round, the sides."""
-    rows, cols = np.flatnonzero(digit.max(axis=1) > 40), np.flatnonzero(digit.max(axis=0) > 40)
-    crop = digit[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-    scale = 32 / max(crop.shape)
-    height, width = max(1, round(crop.shape[0] * scale)), max(1, round(crop.shape[1] * scale))
-    box = np.zeros((32, 32), bool)
-    top, left = (32 - height) // 2, (32 - width) // 2
-    box[top:top + height, left:left + width] = np.asarray(Image.fromarray(crop).resize((width, height))) > 100
-    return np.minimum(box.reshape(8, 4, 8, 4).sum(axis=(1, 3)) * 16, 255).astype(np.uint8)
-
-
 def test_the_paper_is_found_when_the_digit_touches_its_frame(sample):
     """With ink and grey edges on up to half of the border ring, the ring's median fell between paper and ink:
     the paper became faint ink and the digit a smudge filling its box (47 % of the model input inked, against
     26 % for a typical digit), and where the ring was mostly ink the polarity came out reversed."""
     for digit in sample.x_test[:300]:
-        pre = to_model_input(_counted_into_blocks(digit))
+        pre = to_model_input(uci_block_counts(digit))
         assert pre.polarity.startswith("light ink on a dark"), "ink taken for paper"
         assert (pre.image > 0.1).mean() < 0.42, "the paper smudged in as ink"
 
