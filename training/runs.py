@@ -108,7 +108,7 @@ class RunRecord:
     are then unknown and not saved."""
     averaged_from: list[dict[str, Any]] | None = None
     """A network whose weights are the mean of others' (``training.average``): each one's file, the command that
-    made it and its test accuracy — the shipped model is one."""
+    made it, its test accuracy, epochs and training time — the shipped model is one."""
 
     @property
     def flagged(self) -> bool:
