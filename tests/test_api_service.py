@@ -1,6 +1,7 @@
 """What only the prediction service (``make serve-api``: ``python -m dashboard.api_service``, one worker per core)
 has: its health route, ``/metrics`` counts added up over its workers, bad input answered as the dashboard answers
-it while clients load the service, and the rate limit per worker. The contract itself is tested on both servers
+it while clients load the service, int8 weights unless asked for the exact float model, and the rate limit per
+worker. The contract itself is tested on both servers
 in test_api.py."""
 
 from __future__ import annotations
@@ -116,6 +117,28 @@ def test_bad_input_is_answered_as_by_the_dashboard_while_clients_load_the_servic
             thread.join(timeout=60)
     assert len(answers) > 8 * rounds, "the load ran alongside the bad input"
     assert all(status == 200 and answer["digit"] == 7 for status, answer in answers)
+
+
+def answer_to(url: str, image: np.ndarray) -> dict:
+    connection = connect(url)
+    status, answer = post(connection, png(image))
+    connection.close()
+    assert status == 200, answer
+    return answer
+
+
+def test_int8_weights_by_default_and_the_dashboard_s_own_numbers_when_exact(url, predictor, tmp_path):
+    drawings = [stroke_digit(digit, "top-right", "small") for digit in range(10)]
+    exact = [predictor.predict(drawing) for drawing in drawings]
+    served = [answer_to(url, drawing) for drawing in drawings]
+    assert [answer["digit"] for answer in served] == [prediction.digit for prediction in exact] == list(range(10))
+    moved = [np.abs(np.array(answer["probabilities"]) - prediction.probabilities).max()
+             for answer, prediction in zip(served, exact)]
+    assert max(moved) < 0.05 and max(moved) > 1e-5, "the default serves int8 weights: close, not identical"
+    with running_api_service({"DIGITS_DATA_DIR": str(tmp_path), "DIGITS_API_EXACT": "1"}, workers=1) as exact_url:
+        for drawing, prediction in zip(drawings, exact):
+            np.testing.assert_allclose(answer_to(exact_url, drawing)["probabilities"], prediction.probabilities,
+                                       atol=1e-5)
 
 
 def test_each_worker_holds_clients_to_the_api_limit_when_the_service_is_public(tmp_path):

@@ -1,6 +1,6 @@
 """The Predictor's forward passes: one image through TensorFlow Lite, batches through the graph function — the
 same numbers as Keras's own forward pass, from many threads at once, and a model the converter refuses still
-served."""
+served; with int8 weights (the prediction service's), the same digits."""
 
 from __future__ import annotations
 
@@ -21,6 +21,18 @@ def test_one_image_reads_as_keras_reads_it(predictor, sample):
     assert np.abs(one_by_one - keras_says).max() < 1e-5
     assert np.abs(predictor.probabilities(inputs) - keras_says).max() < 1e-5
     assert (one_by_one.argmax(axis=1) == sample.y_test[:40]).mean() > 0.9
+
+
+def test_int8_weights_read_the_digits_the_float_model_reads(predictor, sample):
+    quantized = Predictor(predictor.model, quantized=True)
+    interpreter = quantized._forward_one._pool.get()
+    assert any(tensor["dtype"] == np.int8 for tensor in interpreter.get_tensor_details()), "no int8 weights"
+    inputs = images_to_input(sample.x_test[:100])
+    exact = predictor.probabilities(inputs)
+    int8 = np.stack([quantized._forward_one(x[None])[0] for x in inputs])
+    assert (int8.argmax(axis=1) == exact.argmax(axis=1)).all()
+    assert np.abs(int8 - exact).max() < 0.05
+    assert np.abs(quantized.probabilities(inputs) - exact).max() < 1e-5, "batches stay on the float model"
 
 
 def test_many_threads_predict_at_once_and_each_gets_its_own_answer(predictor):
