@@ -12,6 +12,7 @@ from training.restyled_digits import (
     DELIVERIES,
     PEN_AND_HAND,
     binary_scan,
+    block_counts,
     bold,
     few_pixels,
     hairline,
@@ -71,13 +72,29 @@ def test_a_few_pixels_scan_is_small_and_has_seventeen_grey_levels_at_most(digits
         assert len(np.unique(scan)) <= 17
 
 
+def test_block_counts_are_a_few_cells_of_seventeen_levels_with_the_digit_touching_the_edges(digits):
+    rng = np.random.default_rng(3)
+    for image in digits[0]:
+        counts = block_counts(image.astype(np.float32), rng)
+        assert counts.shape[0] == counts.shape[1] and 7 <= counts.shape[0] <= 10
+        assert set(np.unique(counts / (255 / 16))) <= set(range(17))
+        ink = counts > 0
+        assert (ink[0].any() and ink[-1].any()) or (ink[:, 0].any() and ink[:, -1].any()), "it fills its box"
+
+
+def test_a_named_delivery_delivers_every_digit(digits):
+    rng = np.random.default_rng(5)
+    named = [restyle(image, rng, "block counts") for image in digits[0]]
+    assert all(p.shape[0] == p.shape[1] and 7 <= p.shape[0] <= 10 for p in named)
+
+
 def test_restyled_pictures_come_in_both_polarities_and_every_change_is_used(digits):
     rng = np.random.default_rng(4)
     pictures = [restyle(image, rng) for image in digits[0] for _ in range(5)]
     assert all(p.dtype == np.uint8 and p.ndim == 2 for p in pictures)
     paper = [np.median(np.concatenate([p[0], p[-1], p[:, 0], p[:, -1]])) for p in pictures]
     assert min(paper) < 64 and max(paper) > 192, "light ink on dark paper and dark ink on light paper"
-    assert len(PEN_AND_HAND) >= 5 and len(DELIVERIES) == 3
+    assert len(PEN_AND_HAND) >= 5 and len(DELIVERIES) == 4
 
 
 def test_the_digit_survives_its_restyling(digits, predictor):

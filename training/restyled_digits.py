@@ -3,11 +3,11 @@
 MNIST's digits all went through one pipeline: scanned in grey, size-normalised to 20 px, mid-width strokes.
 Digits reaching the dashboard come through others — a bold marker or a hairline pen, a hand bending its strokes
 further than MNIST's writers did, a form scanned at 32×32 in black and white with the digit filling the box, an
-old scanner's handful of grey pixels. Each real digit given here (MNIST's *training* digits, the styled strokes
-of ``training.styled_digits``) is restyled by one or two pen or hand changes (``PEN_AND_HAND``), then delivered
-by one pipeline (``DELIVERIES``) as a small picture of either polarity, and put through
-``model.preprocess.to_model_input`` like any upload: the network learns what such pictures look like *after*
-preprocessing, which is what it will see.
+old scanner's handful of grey pixels, such a box counted into 8×8 blocks. Each real digit given here (MNIST's
+*training* digits, the styled strokes of ``training.styled_digits``) is restyled by one or two pen or hand
+changes (``PEN_AND_HAND``), then delivered by one pipeline (``DELIVERIES``) as a small picture of either
+polarity, and put through ``model.preprocess.to_model_input`` like any upload: the network learns what such
+pictures look like *after* preprocessing, which is what it will see.
 
 ``python -m training.restyled_digits --data DIR --output PATH`` writes an .npz that ``training.train
 --include-drawings`` mixes in (as it mixes users' labelled drawings); ``--styled PATH`` adds the styled digits
@@ -122,31 +122,53 @@ def few_pixels(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.pad(np.round(box / 255 * 16) * (255 / 16), int(rng.integers(0, 2)))
 
 
-DELIVERIES: dict[str, Change] = {"picture": as_picture, "binary scan": binary_scan, "few pixels": few_pixels}
-DELIVERY_SHARE = (0.45, 0.45, 0.1)
-"""How often each delivery is chosen: most such pictures are scans of some resolution."""
+def block_counts(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A form's black-and-white box counted in blocks, as UCI's forms pipeline does (a 32×32 bitmap, each 4×4
+    block's ink pixels counted: 8×8 pixels of 17 levels), with boxes of 7–10 blocks of 3–5 px and bolder pens.
+    The digit fills its box, so it touches the picture's edges."""
+    cells, block = int(rng.integers(7, 11)), int(rng.integers(3, 6))
+    side = cells * block
+    ink = _in_box(_crop(image), side, rng.random() < 0.2, Image.Resampling.BILINEAR) > rng.uniform(60, 150)
+    if rng.random() < 0.5:
+        ink = ndimage.binary_dilation(ink)
+    box = np.zeros((side, side), np.float32)
+    top, left = (side - ink.shape[0]) // 2, (side - ink.shape[1]) // 2
+    box[top:top + ink.shape[0], left:left + ink.shape[1]] = ink
+    counts = box.reshape(cells, block, cells, block).mean(axis=(1, 3))
+    return np.round(counts * 16) * (255 / 16)
 
 
-def restyle(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One digit (28×28 uint8, white on black) changed by one or two pen or hand changes, then delivered: a small
-    uint8 picture, dark ink on light paper or the other way round."""
+DELIVERIES: dict[str, Change] = {"picture": as_picture, "binary scan": binary_scan, "few pixels": few_pixels,
+                                 "block counts": block_counts}
+DELIVERY_SHARE = (0.45, 0.45, 0.1, 0.0)
+"""How often each delivery is chosen when none is named: most such pictures are scans of some resolution. Block
+counts only when asked for (``--delivery``): the shipped model's first two sets were made without them, and a
+share of 0 at the end leaves the random draws of the others as they were."""
+
+
+def restyle(image: np.ndarray, rng: np.random.Generator, delivery: str | None = None) -> np.ndarray:
+    """One digit (28×28 uint8, white on black) changed by one or two pen or hand changes, then delivered by
+    ``delivery`` (a name in DELIVERIES; None: one drawn by DELIVERY_SHARE): a small uint8 picture, dark ink on
+    light paper or the other way round."""
     ink = image.astype(np.float32)
     for name in rng.choice(list(PEN_AND_HAND), size=int(rng.integers(1, 3)), replace=False):
         ink = np.clip(PEN_AND_HAND[str(name)](ink, rng), 0, 255)
-    delivered = DELIVERIES[str(rng.choice(list(DELIVERIES), p=DELIVERY_SHARE))](ink, rng)
+    delivered = DELIVERIES[delivery or str(rng.choice(list(DELIVERIES), p=DELIVERY_SHARE))](ink, rng)
     picture = np.clip(delivered, 0, 255).astype(np.uint8)
     return 255 - picture if rng.random() < 0.5 else picture
 
 
-def training_set(sources: np.ndarray, labels: np.ndarray, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """``count`` restyled digits as (28×28 uint8 model inputs, labels), each from a source drawn at random; a
-    restyle that leaves no readable digit (a hairline pen on a faint digit) is drawn again."""
+def training_set(sources: np.ndarray, labels: np.ndarray, count: int, seed: int, delivery: str | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` restyled digits as (28×28 uint8 model inputs, labels), each from a source drawn at random and
+    delivered by ``delivery`` (None: the mix); a restyle that leaves no readable digit (a hairline pen on a faint
+    digit) is drawn again."""
     rng = np.random.default_rng(seed)
     images, out_labels = np.zeros((count, 28, 28), np.uint8), np.zeros(count, np.uint8)
     made = 0
     while made < count:
         k = int(rng.integers(len(sources)))
-        pre = to_model_input(restyle(sources[k], rng))
+        pre = to_model_input(restyle(sources[k], rng, delivery))
         if pre.is_empty:
             continue
         images[made], out_labels[made] = np.round(pre.image * 255).astype(np.uint8), labels[k]
@@ -161,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
                                                     "(python -m training.styled_digits --output …)")
     parser.add_argument("--count", type=int, default=60_000, help="digits to make (default 60,000)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--delivery", choices=list(DELIVERIES),
+                        help="deliver every digit this way (default: the mix of DELIVERY_SHARE)")
     parser.add_argument("--output", type=Path, required=True, help="the .npz to write (x_train, y_train: MNIST layout)")
     args = parser.parse_args(argv)
     data = load_mnist(args.data, args.download)
@@ -169,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.styled is not None:
         styled, styled_labels = load_drawings(args.styled)
         sources, labels = np.concatenate([sources, styled]), np.concatenate([labels, styled_labels])
-    save_drawings(args.output, *training_set(sources, labels, args.count, args.seed))
+    save_drawings(args.output, *training_set(sources, labels, args.count, args.seed, args.delivery))
     print(f"{args.count:,} restyled digits from {len(sources):,} (seed {args.seed}) → {args.output}")
     return 0
 
