@@ -4,7 +4,7 @@ Three sources, so no one generator decides the score:
 - **strokes** — ``training.styled_digits``' skeletons (a 1 with a flag and a foot, a crossed 7, an open 4,
   a 9 with a straight stem, …) drawn with a round pen from seeds the training set never used, one row per
   style: upright, slanted either way, thin or fat pen, a mouse's wobble, small anywhere, against the edge,
-  narrow or wide, the continental hand, every skeleton;
+  narrow or wide, the continental hand, every skeleton; and every skeleton through UCI's forms pipeline (below);
 - **fonts** — digits typed in the machine's TrueType fonts (sans, serif, mono, italic; never trained on),
   at random sizes and places; a font missing here is left out with a notice;
 - **MNIST test digits, restyled** — other writers (never trained on) slanted, thickened, thinned and
@@ -79,6 +79,12 @@ def _edge(rng: np.random.Generator) -> Pen:
     return replace(pen, **{str(rng.choice(["x", "y"])): float(rng.choice([0.0, 1.0]))})
 
 
+def _strokes_as_block_counts(digit: int, rng: np.random.Generator) -> np.ndarray:
+    """Any form (a 1 with a flag, a 9 with a straight stem, …) through UCI's forms pipeline: 8×8 block counts."""
+    ink = draw(digit, _any(digit, rng), random_pen(rng), rng)
+    return uci_block_counts(np.round(ink * 255).astype(np.uint8), bold=rng.random() < 0.5)
+
+
 STROKE_STYLES: dict[str, Drawer] = {
     "upright, MNIST's forms": _strokes(_first, _pen(slant=(0, 0), wobble=(0, 0), rotation=(-3, 3))),
     "every form": _strokes(_any, random_pen),
@@ -93,6 +99,9 @@ STROKE_STYLES: dict[str, Drawer] = {
     "narrow": _strokes(_any, _pen(width=(0.3, 0.45))),
     "wide": _strokes(_any, _pen(width=(0.85, 1.1))),
 }
+LAST_STYLES: dict[str, Drawer] = {"strokes: every form, UCI's 32×32 form counted into 8×8 (as a file)":
+                                  _strokes_as_block_counts}
+"""Rows added after the others: last, so every earlier row keeps its seed (``SEED`` + its position)."""
 
 
 def _font_drawer(files: tuple[Path, ...]) -> Drawer:
@@ -242,7 +251,7 @@ def main() -> None:
     models = [Predictor.load(p) for p in paths]
     data = load_mnist(args.data)
     fonts, missing = font_styles()
-    styles = {**{f"strokes: {k}": v for k, v in STROKE_STYLES.items()}, **fonts, **mnist_styles(data)}
+    styles = {**{f"strokes: {k}": v for k, v in STROKE_STYLES.items()}, **fonts, **mnist_styles(data), **LAST_STYLES}
     names = [Path(p).name if i == 0 or Path(p).name != Path(paths[0]).name else str(p) for i, p in enumerate(paths)]
     print(f"{args.per_digit} drawings of each digit per style; MNIST test digits from {data.source}"
           + (f"; fonts not on this machine: {', '.join(missing)}" if missing else ""))

@@ -101,10 +101,10 @@ def mnist_digit(image: np.ndarray, place: str = "centre", size: str | float = "m
 
 
 def uci_block_counts(image: np.ndarray, bold: bool = False) -> np.ndarray:
-    """A 28×28 digit (white on black) as UCI's pipeline for its handwritten forms saves it: fitted into a 32×32
-    black-and-white box keeping its aspect ratio (a pen 2 px bolder if ``bold``), each 4×4 block's ink pixels
-    counted — an 8×8 light-on-dark picture of 17 grey levels (×16) whose digit touches the top and bottom rows
-    and, if round, the sides."""
+    """A digit (white on black, uint8, any size) as UCI's pipeline for its handwritten forms saves it: fitted into
+    a 32×32 black-and-white box keeping its aspect ratio (a pen 2 px bolder if ``bold``), each 4×4 block's ink
+    pixels counted — an 8×8 light-on-dark picture of 17 grey levels (×16) whose digit touches the top and bottom
+    rows and, if round, the sides."""
     cols, rows = np.flatnonzero(image.max(axis=0) > 30), np.flatnonzero(image.max(axis=1) > 30)
     crop = np.asarray(image, np.uint8)[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
     scale = 32 / max(crop.shape)
