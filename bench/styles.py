@@ -11,7 +11,7 @@ Three sources, so no one generator decides the score:
   elastically distorted, or scanned coarsely in black and white (as they are, or stretched to fill their box),
   enlarged onto the canvas anywhere; or saved as another pipeline saves them and read as files: a form's 32×32
   box with a bold pen, cropped tight; an old scanner's 12–16 px grey picture; and UCI's forms pipeline, the
-  32×32 box counted into 8×8 blocks of 4×4 pixels (17 grey levels).
+  32×32 box counted into 8×8 blocks of 4×4 pixels (17 grey levels), also shown blown up (each pixel repeated).
 
 Every drawing goes through the canvas path (``to_model_input`` on a 280×280 picture) and both models.
 Run: ``python -m bench.styles [--per-digit 50] [--model PATH] [--against PATH] [--data DIR]``
@@ -99,9 +99,7 @@ STROKE_STYLES: dict[str, Drawer] = {
     "narrow": _strokes(_any, _pen(width=(0.3, 0.45))),
     "wide": _strokes(_any, _pen(width=(0.85, 1.1))),
 }
-LAST_STYLES: dict[str, Drawer] = {"strokes: every form, UCI's 32×32 form counted into 8×8 (as a file)":
-                                  _strokes_as_block_counts}
-"""Rows added after the others: last, so every earlier row keeps its seed (``SEED`` + its position)."""
+
 
 
 def _font_drawer(files: tuple[Path, ...]) -> Drawer:
@@ -218,6 +216,19 @@ def mnist_styles(data) -> dict[str, Drawer]:
     }
 
 
+def later_styles(data) -> dict[str, Drawer]:
+    """Rows added after the others: last, so every earlier row keeps its seed (``SEED`` + its position)."""
+    by_digit = [np.flatnonzero(data.y_test == d) for d in range(10)]
+
+    def blown_up(digit: int, rng: np.random.Generator) -> np.ndarray:
+        counts = uci_block_counts(data.x_test[rng.choice(by_digit[digit])], bold=rng.random() < 0.5)
+        factor = int(rng.integers(4, 13))
+        return np.kron(255 - counts, np.ones((factor, factor), np.uint8))  # shown dark on white, as a viewer does
+
+    return {"strokes: every form, UCI's 32×32 form counted into 8×8 (as a file)": _strokes_as_block_counts,
+            "MNIST test, UCI's 8×8 shown blown up, each pixel repeated 4–12× (as a file)": blown_up}
+
+
 PLACES = ("centre", "top-left", "top", "top-right", "left", "right", "bottom-left", "bottom", "bottom-right")
 
 
@@ -251,7 +262,8 @@ def main() -> None:
     models = [Predictor.load(p) for p in paths]
     data = load_mnist(args.data)
     fonts, missing = font_styles()
-    styles = {**{f"strokes: {k}": v for k, v in STROKE_STYLES.items()}, **fonts, **mnist_styles(data), **LAST_STYLES}
+    styles = {**{f"strokes: {k}": v for k, v in STROKE_STYLES.items()}, **fonts, **mnist_styles(data),
+              **later_styles(data)}
     names = [Path(p).name if i == 0 or Path(p).name != Path(paths[0]).name else str(p) for i, p in enumerate(paths)]
     print(f"{args.per_digit} drawings of each digit per style; MNIST test digits from {data.source}"
           + (f"; fonts not on this machine: {', '.join(missing)}" if missing else ""))

@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.session import INPUT_KEY, CurrentInput
-from harness.synthetic_drawings import stroke_digit
+from harness.synthetic_drawings import stroke_digit, uci_block_counts
 
 STAGES = ["Raw input", "Ink + polarity", "Ink mask + box", "Crop", "Stroke width", "Fit 20 px", "Pad 28×28",
           "Centre of mass", "Model input"]
@@ -47,6 +47,16 @@ def test_a_drawing_shows_every_stage_the_maps_the_filters_and_saliency(inspect):
     assert len(inspect.get("image")) == len(STAGES) + 6 + 4  # + a unit's receptive field ×2, a kernel's step ×2
     headers = [h.value for h in inspect.subheader]
     assert "3 · How a unit computes" in headers and "4 · Convolution, step by step" in headers
+
+
+def test_a_small_picture_says_it_was_enlarged_before_it_was_read(inspect, sample):
+    eight_by_eight = uci_block_counts(sample.x_test[0])
+    inspect.session_state[INPUT_KEY] = CurrentInput(eight_by_eight, "upload")
+    inspect.run()
+    assert not inspect.exception
+    assert "8×8 px as received, fewer pixels of its own than the model's 28: shown as read, enlarged smoothly to " \
+           "28×28 px." in [c.value for c in inspect.caption]
+    assert [c for c in captions(inspect) if c in STAGES] == STAGES
 
 
 def test_a_unit_chosen_by_its_controls_and_the_sandbox(inspect):

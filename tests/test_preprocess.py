@@ -73,6 +73,29 @@ def test_the_paper_is_found_when_the_digit_touches_its_frame(sample):
         assert (pre.image > 0.1).mean() < 0.42, "the paper smudged in as ink"
 
 
+def test_a_picture_blown_up_by_repeating_its_pixels_is_read_as_the_small_one(sample):
+    """Shown blown up, an 8×8 scan used to be read as hard squares (2,000 MNIST test digits: 96.7 % right against
+    97.4 % for the 8×8 pictures themselves)."""
+    for digit in sample.x_test[:50]:
+        small = uci_block_counts(digit)
+        small_read = to_model_input(small)
+        for factor in (3, 10):
+            blown_up = to_model_input(np.kron(small, np.ones((factor, factor), np.uint8)))
+            np.testing.assert_array_equal(blown_up.image, small_read.image)
+            assert blown_up.received == (8 * factor, 8 * factor)
+
+
+def test_small_pictures_are_enlarged_smoothly_to_28_pixels_first(sample):
+    small = to_model_input(uci_block_counts(sample.x_test[1]))
+    assert small.received == (8, 8) and small.source.shape == (28, 28, 4)
+    assert len(np.unique(small.source[..., 0])) > 17, "smooth, not 17 levels in squares"
+    wide = to_model_input(np.pad(uci_block_counts(sample.x_test[1]), ((0, 0), (2, 2))))
+    assert wide.received == (8, 12) and wide.source.shape == (19, 28, 4)
+    for as_drawn in (stroke_digit(3), stroke_digit(3, style="paper"), sample.x_test[1]):
+        pre = to_model_input(as_drawn)
+        assert pre.received is None and pre.source.shape[:2] == as_drawn.shape[:2]
+
+
 def test_paper_level_is_the_papers_side_of_the_ring():
     ring = np.array([0] * 14 + [40, 90, 130] * 2 + [255] * 8, np.uint8)  # half paper, grey edges, ink
     assert paper_level(ring) == 0

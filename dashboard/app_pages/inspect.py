@@ -86,7 +86,11 @@ def decision(prediction: Prediction, inspected: ChosenInput) -> None:
 def stages_of(pre: Preprocessed) -> list[tuple[np.ndarray, str, str]]:
     """(picture, title, explanation) for every stage the input went through."""
     display = pre.source if pre.source.shape[2] == 3 else rgba_on_white(pre.source)
-    stages = [(display[..., :3], "Raw input", f"{pre.source.shape[1]}×{pre.source.shape[0]} px as received."),
+    size = f"{pre.source.shape[1]}×{pre.source.shape[0]} px"
+    received = (f"{size} as received." if pre.received is None else
+                f"{pre.received[1]}×{pre.received[0]} px as received, fewer pixels of its own than the model's 28: "
+                f"shown as read, enlarged smoothly to {size}.")
+    stages = [(display[..., :3], "Raw input", received),
               (pre.ink, "Ink + polarity", f"{pre.polarity.capitalize()}: ink is white, background black.")]
     if pre.mask is not None and pre.bbox is not None:
         stages.append((mask_with_box(pre.mask, pre.bbox), "Ink mask + box",
