@@ -79,10 +79,17 @@ def test_a_picture_blown_up_by_repeating_its_pixels_is_read_as_the_small_one(sam
     for digit in sample.x_test[:50]:
         small = uci_block_counts(digit)
         small_read = to_model_input(small)
-        for factor in (3, 10):
-            blown_up = to_model_input(np.kron(small, np.ones((factor, factor), np.uint8)))
-            np.testing.assert_array_equal(blown_up.image, small_read.image)
-            assert blown_up.received == (8 * factor, 8 * factor)
+        blown_up = {24: np.kron(small, np.ones((3, 3), np.uint8)),  # every pixel 3×3
+                    80: np.kron(small, np.ones((10, 10), np.uint8)),
+                    28: np.asarray(Image.fromarray(small).resize((28, 28), Image.Resampling.NEAREST)),  # 3 or 4
+                    100: np.asarray(Image.fromarray(small).resize((100, 100), Image.Resampling.NEAREST)),
+                    37: small[np.arange(37) * 8 // 37][:, np.arange(37) * 8 // 37]}  # OpenCV's way: left edges
+        for side, picture in blown_up.items():
+            read = to_model_input(picture)
+            np.testing.assert_array_equal(read.image, small_read.image)
+            assert read.received == (side, side)
+        smooth = to_model_input(np.asarray(Image.fromarray(small).resize((80, 80), Image.Resampling.BILINEAR)))
+        assert smooth.received is None, "a smooth enlargement has no cells to find"
 
 
 def test_small_pictures_are_enlarged_smoothly_to_28_pixels_first(sample):
