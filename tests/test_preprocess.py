@@ -11,7 +11,7 @@ from scipy import ndimage
 
 from harness.synthetic_drawings import PLACES, SIZES, STYLES, stroke_digit, uci_block_counts
 from model.legacy import legacy_input
-from model.preprocess import MAX_PIXELS, ImageError, Stage, paper_level, to_model_input
+from model.preprocess import MAX_PIXELS, ImageError, Stage, at_reading_size, load_rgba, paper_level, to_model_input
 
 
 def _png(array: np.ndarray, **save) -> bytes:
@@ -90,6 +90,14 @@ def test_a_picture_blown_up_by_repeating_its_pixels_is_read_as_the_small_one(sam
             assert read.received == (side, side)
         smooth = to_model_input(np.asarray(Image.fromarray(small).resize((80, 80), Image.Resampling.BILINEAR)))
         assert smooth.received is None, "a smooth enlargement has no cells to find"
+
+
+def test_a_blown_up_picture_is_found_when_its_digit_misses_the_lines_looked_at_first():
+    small = np.full((27, 27), 255, np.uint8)
+    small[:6, :6] = np.random.default_rng(0).integers(0, 200, (6, 6))  # clear of rows and columns 6, 13 and 20
+    picture, received = at_reading_size(load_rgba(np.kron(small, np.ones((4, 4), np.uint8))))
+    assert received == (108, 108) and picture.shape == (28, 28, 4)
+    np.testing.assert_array_equal(picture, at_reading_size(load_rgba(small))[0])
 
 
 def test_small_pictures_are_enlarged_smoothly_to_28_pixels_first(sample):
