@@ -79,12 +79,6 @@ def _edge(rng: np.random.Generator) -> Pen:
     return replace(pen, **{str(rng.choice(["x", "y"])): float(rng.choice([0.0, 1.0]))})
 
 
-def _strokes_as_block_counts(digit: int, rng: np.random.Generator) -> np.ndarray:
-    """Any form (a 1 with a flag, a 9 with a straight stem, …) through UCI's forms pipeline: 8×8 block counts."""
-    ink = draw(digit, _any(digit, rng), random_pen(rng), rng)
-    return uci_block_counts(np.round(ink * 255).astype(np.uint8), bold=rng.random() < 0.5)
-
-
 STROKE_STYLES: dict[str, Drawer] = {
     "upright, MNIST's forms": _strokes(_first, _pen(slant=(0, 0), wobble=(0, 0), rotation=(-3, 3))),
     "every form": _strokes(_any, random_pen),
@@ -99,7 +93,6 @@ STROKE_STYLES: dict[str, Drawer] = {
     "narrow": _strokes(_any, _pen(width=(0.3, 0.45))),
     "wide": _strokes(_any, _pen(width=(0.85, 1.1))),
 }
-
 
 
 def _font_drawer(files: tuple[Path, ...]) -> Drawer:
@@ -214,6 +207,12 @@ def mnist_styles(data) -> dict[str, Drawer]:
         "MNIST test, UCI's 32×32 form counted into 8×8 (as a file)":
             as_file(lambda im, rng: uci_block_counts(im, bold=rng.random() < 0.5)),
     }
+
+
+def _strokes_as_block_counts(digit: int, rng: np.random.Generator) -> np.ndarray:
+    """Any form (a 1 with a flag, a 9 with a straight stem, …) through UCI's forms pipeline: 8×8 block counts."""
+    ink = draw(digit, _any(digit, rng), random_pen(rng), rng)
+    return uci_block_counts(np.round(ink * 255).astype(np.uint8), bold=rng.random() < 0.5)
 
 
 def later_styles(data) -> dict[str, Drawer]:

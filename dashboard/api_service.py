@@ -33,6 +33,11 @@ EXACT_ENV = "DIGITS_API_EXACT"
 """Set to 1 (``--exact`` sets it for the workers): the float model's numbers instead of the int8 weights'."""
 
 
+def exact_asked() -> bool:
+    """Whether EXACT_ENV asks for the float model (anything but unset, empty or 0)."""
+    return os.environ.get(EXACT_ENV, "") not in ("", "0")
+
+
 def create_app() -> Starlette:
     """One worker's app (uvicorn calls this in each worker process)."""
     # Imported here, not at the top: the process that starts the workers serves nothing and should not hold
@@ -52,7 +57,7 @@ def create_app() -> Starlette:
     logging.getLogger("uvicorn.access").disabled = True
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
-    default_model = DefaultPredictor(quantized=os.environ.get(EXACT_ENV, "") in ("", "0"))
+    default_model = DefaultPredictor(quantized=not exact_asked())
 
     async def metrics(request: Request) -> Response:
         """Every worker's counts, summed from the files prometheus_client keeps for each process."""
@@ -83,7 +88,7 @@ def main() -> None:
                         help=f"port (default: DIGITS_API_PORT, else {DEFAULT_PORT})")
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)),
                         help="worker processes (default: one per core this process may run on)")
-    parser.add_argument("--exact", action="store_true", default=os.environ.get(EXACT_ENV, "") not in ("", "0"),
+    parser.add_argument("--exact", action="store_true", default=exact_asked(),
                         help=f"serve the float model (the dashboard's numbers exactly) instead of int8 weights, "
                              f"at ~0.7× the requests/s (default: {EXACT_ENV})")
     args = parser.parse_args()
