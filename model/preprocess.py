@@ -3,9 +3,10 @@
 One function, ``to_model_input``, serves the canvas, uploads, the command line and the Inspect page.
 It reproduces how MNIST itself was made, so the network sees drawings the way it saw its training data:
 
-1. **load** — canvas RGBA array, RGB/grey array, or an image file of any format and size (EXIF-rotated,
-   first frame, 16-bit scaled). A picture of fewer than 28 pixels on its long side — counting a picture blown
-   up by repeating each pixel as the small one it was — is enlarged smoothly to 28 (``at_reading_size``).
+1. **load** — canvas RGBA array, RGB/grey array (of bytes, fractions or UCI's 0–16 counts), or an image file
+   of any format and size (EXIF-rotated, first frame, 16-bit scaled). A picture of fewer than 28 pixels on its
+   long side — counting a picture blown up by repeating each pixel as the small one it was — is enlarged
+   smoothly to 28 (``at_reading_size``).
 2. **ink** — ink strength per pixel, 0..1. With a transparent background the alpha channel is the ink;
    otherwise the background colour is the paper's colour along the picture's border (``paper_level``; where
    the border is mostly ink, the colour in more pieces) and ink is the largest per-channel difference from it,
@@ -269,6 +270,18 @@ def _pil_to_rgba(img: Image.Image) -> np.ndarray:
     return np.asarray(img.convert("RGB").convert("RGBA"))  # opaque: Pillow sets alpha to 255, in C
 
 
+ARRAY_TOPS = (1.0, 16.0, 255.0)
+"""The full scales a number array of pixels comes in: fractions, UCI's 8×8 block counts (0–16: scikit-learn's
+``load_digits().images``), bytes."""
+
+
+def _array_top(peak: float) -> float:
+    """The full scale of a float or integer array whose largest value is ``peak``: the smallest of ARRAY_TOPS that
+    holds it, or the peak itself past 255. An array carries no scale of its own, and read as bytes UCI's counts
+    had a contrast of 16 in 255: every one of scikit-learn's 1,797 digits was "no digit"."""
+    return next((top for top in ARRAY_TOPS if peak <= top), peak)
+
+
 def _array_to_rgba(array: np.ndarray) -> np.ndarray:
     a = np.asarray(array)
     if a.ndim == 3 and a.shape[2] == 1:
@@ -285,7 +298,7 @@ def _array_to_rgba(array: np.ndarray) -> np.ndarray:
             raise ImageError(f"unsupported image array type {a.dtype}")
         if not np.isfinite(a).all():
             raise ImageError("the image array contains NaN or infinite values")
-        a = _to_uint8(a, 255.0 if a.max(initial=0) > 1.0 else 1.0)
+        a = _to_uint8(a, _array_top(float(a.max(initial=0))))
     return a if a.ndim == 3 and a.shape[2] == 4 else _with_alpha(a)
 
 

@@ -111,6 +111,23 @@ def test_small_pictures_are_enlarged_smoothly_to_28_pixels_first(sample):
         assert pre.received is None and pre.source.shape[:2] == as_drawn.shape[:2]
 
 
+
+def test_number_arrays_are_read_on_their_own_scale(sample):
+    """scikit-learn's ``load_digits().images`` are floats 0–16 (UCI's block counts): read as bytes they had a
+    contrast of 16 in 255 and every digit was "no digit"."""
+    drawing = stroke_digit(4, style="paper")[..., 0]
+    as_bytes = to_model_input(drawing).image
+    for scaled in (drawing / 255.0, drawing.astype(np.float32), drawing.astype(np.int64)):
+        np.testing.assert_allclose(to_model_input(scaled).image, as_bytes, atol=1e-6)
+    for digit in sample.x_test[:20]:
+        counts = uci_block_counts(digit) // 16  # 0..15 here, 16 where a block is full ink
+        counts[counts == 15] = 16
+        byte_read = to_model_input((counts * (255 / 16)).round().astype(np.uint8)).image
+        for array in (counts.astype(np.float64), counts.astype(np.int64)):
+            pre = to_model_input(array)
+            assert not pre.is_empty
+            np.testing.assert_allclose(pre.image, byte_read, atol=1e-6)
+
 def test_paper_level_is_the_papers_side_of_the_ring():
     ring = np.array([0] * 14 + [40, 90, 130] * 2 + [255] * 8, np.uint8)  # half paper, grey edges, ink
     assert paper_level(ring) == 0
