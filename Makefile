@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.placement
 	$(BIN)/python -m bench.number_reading
 	$(BIN)/python -m bench.styles
+	$(BIN)/python -m bench.uci_digits
 	$(BIN)/python -m bench.browser_latency
 	$(BIN)/python -m bench.load
 	$(BIN)/python -m bench.class_load --validate 5
