@@ -22,6 +22,8 @@ def show_prediction(prediction: Prediction | None, prompt: str, show_input: bool
         reason = prediction.no_digit if prediction is not None else None
         if reason in (NoDigit.SPECKS, NoDigit.DOT):  # say what was seen
             prompt = f"{reason.seen.capitalize()}: that is not a digit yet. {prompt}"
+        elif reason is NoDigit.FAINT:
+            prompt = f"{reason.seen.capitalize()}: darken it, or raise the picture's contrast. {prompt}"
         st.info(prompt, icon=":material/draw:")
         return
     st.metric("Prediction", str(prediction.digit), delta=f"{prediction.confidence:.1%} confident",

@@ -67,6 +67,10 @@ STROKE_RANGE = (2.1, 3.3)
 """Stroke width (px, at 20-px digit height) is brought into this range: MNIST's inter-quartile range is
 2.3–3.2 (median 2.7), so a fixed pen gives the same input whether the digit is drawn small or large."""
 MIN_CONTRAST = 0.08
+FAINT_FROM = 0.03
+"""Ink that differs from the paper by FAINT_FROM to MIN_CONTRAST of the full scale is too faint to read, and
+the answer says so rather than "blank": a PNG of UCI's raw 0–16 counts is such a picture (its contrast 16 of
+255). A blank page's sensor and JPEG noise stays under it."""
 INK_THRESHOLD = 0.25
 BOX_TRIM = 0.001
 AMBIGUOUS_RING = 0.25
@@ -105,6 +109,7 @@ class NoDigit(StrEnum):
     is what was there, for a prompt such as "Just a dot: that is not a digit yet"."""
 
     BLANK = "no ink", "the image is blank"
+    FAINT = "no ink", "ink too faint to tell from the paper"
     SPECKS = "no ink", "only a few specks"
     DOT = "no digit", "just a dot"
 
@@ -626,7 +631,8 @@ def to_model_input(source: ImageSource, skip: Collection[Stage] = ()) -> Preproc
     rgba, received = at_reading_size(as_received)
     levels, polarity, peak = ink_levels(rgba, paper_from=None if received is None else as_received)
     if peak < MIN_CONTRAST:
-        return Preprocessed(rgba, as_ink(levels), polarity, NoDigit.BLANK, received=received)
+        reason = NoDigit.FAINT if peak >= FAINT_FROM else NoDigit.BLANK
+        return Preprocessed(rgba, as_ink(levels), polarity, reason, received=received)
     rows, cols = ink_window(levels, peak)
     ink, mask = np.zeros(levels.shape, np.float32), np.zeros(levels.shape, bool)
     ink[rows, cols] = stretch_ink(as_ink(levels[rows, cols]), peak)

@@ -44,6 +44,14 @@ def test_blank_drawing_gets_the_prompt_not_a_made_up_answer(app):
     assert not app.metric and any("Draw a digit" in info.value for info in app.info)
 
 
+def test_an_upload_too_faint_to_read_says_so(app):
+    buf = io.BytesIO()
+    Image.fromarray((stroke_digit(5, style="paper")[..., 0] < 128).astype(np.uint8) * 16).save(buf, format="PNG")
+    app.session_state[INPUT_KEY] = CurrentInput(buf.getvalue(), "counts.png")  # contrast 16 of 255
+    app.run()
+    assert not app.metric and any("too faint" in info.value and "contrast" in info.value for info in app.info)
+
+
 def test_an_unsure_prediction_lists_the_top_three(app, predictor):
     pairs = itertools.combinations(range(10), 2)
     overlays = (np.maximum(stroke_digit(a), stroke_digit(b, slant=0.3)) for a, b in pairs)

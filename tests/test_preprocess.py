@@ -160,6 +160,7 @@ def test_thin_and_thick_pens_end_up_with_mnist_like_strokes(pen, size, adjustmen
     (np.full((280, 280, 3), 255, np.uint8), "blank"),  # white paper
     (np.full((280, 280, 3), 7, np.uint8), "blank"),  # blackboard
     (np.random.default_rng(0).integers(118, 122, (280, 280, 3), dtype=np.uint8), "blank"),  # flat noisy grey
+    (np.kron(np.eye(8, dtype=np.uint8) * 16, np.ones((10, 10), np.uint8)), "too faint"),  # UCI's raw counts as bytes
 ])
 def test_blank_images_have_no_ink(picture, reason):
     pre = to_model_input(picture)
