@@ -1,4 +1,4 @@
-"""Drawing comes first: while a class queues at the canvas, a training run pauses between its progress reports.
+"""Drawing comes first: while a class queues at the canvas, a training run pauses between two batches.
 
 The training worker already runs at Linux's lowest CPU priority (``SCHED_IDLE``), so it never takes a core from a
 web server that wants it. That is not enough with a class of hundreds on a 2-core box: between two strokes the

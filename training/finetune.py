@@ -56,9 +56,9 @@ def accuracy(model: keras.Model, images: np.ndarray, labels: np.ndarray) -> floa
 def fine_tune(model: keras.Model, base: Hyperparams, data: MnistData, images: np.ndarray, labels: np.ndarray,
               weight: int = REPEAT, on_progress: Callable[[Progress], None] | None = None,
               stop: StopFlag | None = None, snapshots: SnapshotRecorder | None = None,
-              ) -> tuple[TrainResult, FineTuneReport | None]:
+              pause: Callable[[], None] | None = None) -> tuple[TrainResult, FineTuneReport | None]:
     """Train a copy of ``model`` on the drawings (``weight``× oversampled) mixed with MNIST (watched by
-    ``snapshots``, if given).
+    ``snapshots``, if given; ``pause`` as for ``train``).
 
     The model passed in is never modified. The report is None when the run failed or was stopped.
     """
@@ -66,7 +66,7 @@ def fine_tune(model: keras.Model, base: Hyperparams, data: MnistData, images: np
     learn_from = replace(learn_from, weight=weight)
     before_drawings, before_mnist = accuracy(model, held_images, held_labels), accuracy(model, data.x_test, data.y_test)
     result = train(fine_tune_settings(base), data, on_progress, stop, drawings=learn_from, start_from=model,
-                   snapshots=snapshots)
+                   snapshots=snapshots, pause=pause)
     if result.error or result.stopped or result.test is None:
         return result, None
     return result, FineTuneReport(before_drawings, accuracy(result.model, held_images, held_labels),

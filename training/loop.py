@@ -1,8 +1,9 @@
 """Train the CNN: ``train(hp, data, on_progress, stop) -> TrainResult``.
 
 Plain ``model.fit`` with one callback that reports progress a few times per epoch, stops between
-batches when asked, ends the run on a NaN loss, and shows the network to a snapshot recorder after every
-batch (``training.snapshots``: the Train page's Watch it learn). Used by the CLI and the Train page alike.
+batches when asked, waits between batches while its caller says so (``pause``: the worker gives way to a class
+drawing), ends the run on a NaN loss, and shows the network to a snapshot recorder after every batch
+(``training.snapshots``: the Train page's Watch it learn). Used by the CLI and the Train page alike.
 """
 
 from __future__ import annotations
@@ -96,16 +97,16 @@ class TrainResult:
 
 
 class _RunCallback(keras.callbacks.Callback):
-    """Reports progress, honours the stop flag between batches, catches NaN losses, and lets ``snapshots``
-    watch the network learn."""
+    """Reports progress, honours the stop flag and ``pause`` between batches, catches NaN losses, and lets
+    ``snapshots`` watch the network learn."""
 
     def __init__(self, result: TrainResult, images: int, batch_size: int,
                  on_progress: Callable[[Progress], None] | None, stop: StopFlag | None,
-                 snapshots: SnapshotRecorder | None):
+                 snapshots: SnapshotRecorder | None, pause: Callable[[], None] | None = None):
         super().__init__()
         self.result, self.epoch_images, self.batch_size = result, images, batch_size
         self.steps = math.ceil(images / batch_size)
-        self.on_progress, self.stop, self.snapshots = on_progress, stop, snapshots
+        self.on_progress, self.stop, self.snapshots, self.pause = on_progress, stop, snapshots, pause
         self.every = max(1, self.steps // REPORTS_PER_EPOCH)
         self.started = time.perf_counter()
         self.images = 0
@@ -149,6 +150,8 @@ class _RunCallback(keras.callbacks.Callback):
                                  "Lower the learning rate or switch on batch normalisation.")
             self.model.stop_training = True
             return
+        if self.pause is not None:
+            self.pause()
         if self.stop is not None and self.stop.is_set():
             self.result.stopped = True
             self.model.stop_training = True
@@ -203,14 +206,16 @@ def split_training_data(hp: Hyperparams, data: MnistData, drawings: LabelledDraw
 
 def train(hp: Hyperparams, data: MnistData, on_progress: Callable[[Progress], None] | None = None,
           stop: StopFlag | None = None, drawings: LabelledDrawings | None = None,
-          start_from: keras.Model | None = None, snapshots: SnapshotRecorder | None = None) -> TrainResult:
+          start_from: keras.Model | None = None, snapshots: SnapshotRecorder | None = None,
+          pause: Callable[[], None] | None = None) -> TrainResult:
     """Fit the network of ``hp`` to ``data`` (plus ``drawings``) and score it on the test set.
 
     A fresh network, or — fine-tuning — one starting from ``start_from``'s weights (same architecture).
     ``snapshots``, if given, records the first layer and a probe digit's reading as the network learns.
     Raises HyperparamError for impossible settings. A NaN loss ends the run with ``result.error`` set;
     a stop request ends it after the current batch with ``result.stopped`` set (the partial model is
-    still evaluated so the caller can decide whether to keep it).
+    still evaluated so the caller can decide whether to keep it). ``pause``, if given, is called after every
+    batch and returns when the run may go on.
     """
     hp.validate()
     keras.utils.set_random_seed(hp.seed)
@@ -231,7 +236,7 @@ def train(hp: Hyperparams, data: MnistData, on_progress: Callable[[Progress], No
         loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
     fitted.compile(optimizer=make_optimizer(hp, steps * hp.epochs), loss=loss, metrics=metrics)
     result = TrainResult(model=classifier, hyperparams=hp, data_source=data.source)
-    callback = _RunCallback(result, len(x_fit), hp.batch_size, on_progress, stop, snapshots)
+    callback = _RunCallback(result, len(x_fit), hp.batch_size, on_progress, stop, snapshots, pause)
     started = time.perf_counter()
     fitted.fit(x_fit, y_fit, batch_size=hp.batch_size, epochs=hp.epochs, verbose=0, shuffle=True,
                validation_data=(x_val, y_val) if len(x_val) else None, callbacks=[callback])

@@ -123,9 +123,11 @@ class Worker:
         jobs, models, spec = self.queue.jobs, self.queue.models, record.spec
         busy_class = ClassSignal(self.queue.root)
 
+        def give_way() -> None:  # after every batch: drawing comes first (training/class_signal.py)
+            GAVE_WAY.inc(busy_class.wait_while_busy(stop))
+
         def on_progress(progress: Progress) -> None:
             jobs.add_progress(record.id, progress)
-            GAVE_WAY.inc(busy_class.wait_while_busy(stop))  # drawing comes first (training/class_signal.py)
 
         probe = decode_probe(spec.probe) if spec.probe is not None else default_probe(self.data)
         snapshots = SnapshotRecorder(probe, functools.partial(jobs.add_snapshot, record.id))
@@ -137,9 +139,10 @@ class Worker:
         if spec.fine_tune_from is not None:
             start = load_keras_model(models.get(spec.fine_tune_from).path)
             result, report = fine_tune(start, spec.hyperparams, self.data, drawings.images, drawings.labels,
-                                       drawings.weight, on_progress, stop, snapshots)
+                                       drawings.weight, on_progress, stop, snapshots, give_way)
         else:
-            result = train(spec.hyperparams, self.data, on_progress, stop, drawings=drawings, snapshots=snapshots)
+            result = train(spec.hyperparams, self.data, on_progress, stop, drawings=drawings, snapshots=snapshots,
+                           pause=give_way)
         if result.error:
             jobs.end(record.id, JobState.FAILED, error=result.error)
             return
