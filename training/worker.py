@@ -34,7 +34,7 @@ from training.drawings import DrawingStore, LabelledDrawings, default_path
 from training.finetune import fine_tune
 from training.jobs import HEARTBEAT_S, JobOutcome, JobRecord, JobState
 from training.limits import VisitorLimits, prune_runs
-from training.loop import Progress, train
+from training.loop import train
 from training.metrics import misclassified
 from training.queue import TrainingQueue, WorkerLock
 from training.runs import record_run
@@ -126,8 +126,7 @@ class Worker:
         def give_way() -> None:  # after every batch: drawing comes first (training/class_signal.py)
             GAVE_WAY.inc(busy_class.wait_while_busy(stop))
 
-        def on_progress(progress: Progress) -> None:
-            jobs.add_progress(record.id, progress)
+        on_progress = functools.partial(jobs.add_progress, record.id)
 
         probe = decode_probe(spec.probe) if spec.probe is not None else default_probe(self.data)
         snapshots = SnapshotRecorder(probe, functools.partial(jobs.add_snapshot, record.id))
