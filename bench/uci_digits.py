@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.uci_digits import COUNTS_TOP, read_uci, scikit_learn_copy
+from harness.uci_digits import read_uci, scikit_learn_copy
 from model.inference import Predictor
 from model.legacy import legacy_input
 from model.preprocess import to_model_input
@@ -50,7 +50,7 @@ def main() -> None:
         sys.exit(0)
     counts, truth = read_uci(path)
     ours = np.stack([to_model_input(c).model_input[0] for c in counts])
-    squashed = np.concatenate([legacy_input(c / COUNTS_TOP) for c in counts])
+    squashed = np.concatenate([legacy_input(c) for c in counts])  # (arrays of counts load on their own scale)
     rows = []
     for model_path in [args.model] + ([args.against] if args.against else []):
         model = Predictor.load(model_path)

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from harness.uci_digits import read_uci, scikit_learn_copy
-from model.inference import DefaultPredictor
 from model.preprocess import to_model_input
 
 
@@ -24,7 +23,7 @@ def test_a_uci_file_is_read_and_anything_else_refused(tmp_path):
         read_uci(bad)
 
 
-def test_the_shipped_model_reads_uci_writers_digits():
+def test_the_shipped_model_reads_uci_writers_digits(predictor):
     """1,797 digits of 13 writers MNIST never had, 8×8 block counts as scikit-learn gives them (0–16 floats):
     98.0 % read right at this commit, the weakest digit (9) 92.8 %; 97.55 % before small pictures were enlarged,
     and 0 % before arrays of counts were read on their own scale."""
@@ -32,6 +31,6 @@ def test_the_shipped_model_reads_uci_writers_digits():
     assert path is not None, "scikit-learn is in the development requirements: make test installs it"
     counts, truth = read_uci(path)
     assert len(truth) == 1797
-    predicted = DefaultPredictor()().classify(np.stack([to_model_input(c).model_input[0] for c in counts]))
+    predicted = predictor.classify(np.stack([to_model_input(c).model_input[0] for c in counts]))
     assert (predicted == truth).mean() >= 0.975
     assert min((predicted[truth == d] == d).mean() for d in range(10)) >= 0.90
