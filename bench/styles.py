@@ -29,11 +29,12 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 
-from harness.synthetic_drawings import mnist_digit, uci_block_counts
+from harness.synthetic_drawings import mnist_digit
 from model.inference import Predictor
 from model.preprocess import to_model_input
 from model.store import SHIPPED_MODEL
 from training.data import load_mnist
+from training.restyled_digits import form_counts
 from training.styled_digits import CANVAS, EUROPEAN, GLYPHS, Pen, as_canvas, draw, random_pen
 
 SEED = 1_000_003
@@ -205,14 +206,14 @@ def mnist_styles(data) -> dict[str, Drawer]:
         "MNIST test, a form's 32×32 box, bold, cropped tight (as a file)": as_file(_form_box),
         "MNIST test, 12–16 px grey scan (as a file)": as_file(_few_grey_pixels),
         "MNIST test, UCI's 32×32 form counted into 8×8 (as a file)":
-            as_file(lambda im, rng: uci_block_counts(im, bold=rng.random() < 0.5)),
+            as_file(form_counts),
     }
 
 
 def _strokes_as_block_counts(digit: int, rng: np.random.Generator) -> np.ndarray:
     """Any form (a 1 with a flag, a 9 with a straight stem, …) through UCI's forms pipeline: 8×8 block counts."""
     ink = draw(digit, _any(digit, rng), random_pen(rng), rng)
-    return uci_block_counts(np.round(ink * 255).astype(np.uint8), bold=rng.random() < 0.5)
+    return form_counts(np.round(ink * 255), rng)
 
 
 def later_styles(data) -> dict[str, Drawer]:
@@ -220,7 +221,7 @@ def later_styles(data) -> dict[str, Drawer]:
     by_digit = [np.flatnonzero(data.y_test == d) for d in range(10)]
 
     def blown_up(digit: int, rng: np.random.Generator) -> np.ndarray:
-        counts = uci_block_counts(data.x_test[rng.choice(by_digit[digit])], bold=rng.random() < 0.5)
+        counts = form_counts(data.x_test[rng.choice(by_digit[digit])], rng)
         factor = int(rng.integers(4, 13))
         return np.kron(255 - counts, np.ones((factor, factor), np.uint8))  # shown dark on white, as a viewer does
 
@@ -266,12 +267,13 @@ def main() -> None:
     names = [Path(p).name if i == 0 or Path(p).name != Path(paths[0]).name else str(p) for i, p in enumerate(paths)]
     print(f"{args.per_digit} drawings of each digit per style; MNIST test digits from {data.source}"
           + (f"; fonts not on this machine: {', '.join(missing)}" if missing else ""))
-    print(f"{'style':<64}" + "".join(f"{n[:22]:>24}" for n in names) + "   worst digit")
+    width = max(map(len, styles))
+    print(f"{'style':<{width}}" + "".join(f"{n[:22]:>24}" for n in names) + "   worst digit")
     per_digit = np.zeros((len(models), 10, 2))
     totals = np.zeros((len(models), 2))
     for k, (name, drawer) in enumerate(styles.items()):
         truth, predictions = score(models, drawer, args.per_digit, SEED + k)
-        row = f"{name:<64}"
+        row = f"{name:<{width}}"
         for m, predicted in enumerate(predictions):
             right = predicted == truth
             row += f"{100 * right.mean():>23.2f}%"
@@ -280,7 +282,7 @@ def main() -> None:
                 per_digit[m, d] += (right[truth == d].sum(), (truth == d).sum())
         worst = min(range(10), key=lambda d: (predictions[0][truth == d] == d).mean())
         print(row + f"   {worst}: {100 * (predictions[0][truth == worst] == worst).mean():.0f}%", flush=True)
-    print(f"{'all styles':<64}" + "".join(f"{100 * t[0] / t[1]:>23.2f}%" for t in totals))
+    print(f"{'all styles':<{width}}" + "".join(f"{100 * t[0] / t[1]:>23.2f}%" for t in totals))
     print("per digit, all styles:")
     for m, name in enumerate(names):
         print(f"  {name[:40]:<40} " + " ".join(f"{d}:{100 * r / n:.1f}" for d, (r, n) in enumerate(per_digit[m])))

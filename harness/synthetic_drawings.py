@@ -3,8 +3,10 @@
 Two sources of handwriting, so nothing is measured only on the data the model was trained on:
 - ``stroke_digit``: a small pen-stroke alphabet (polylines, drawn with a round pen like the canvas's),
   with slant and pen width as style knobs;
-- ``mnist_digit``: a real MNIST test digit enlarged onto the canvas (each one a different writer);
-- ``uci_block_counts``: such a digit as UCI's forms pipeline saves it, an 8×8 picture of block counts.
+- ``mnist_digit``: a real MNIST test digit enlarged onto the canvas (each one a different writer).
+
+UCI's forms pipeline, which saves a digit as an 8×8 picture of block counts, is
+``training.restyled_digits.form_counts``: the shipped model's training and these benchmarks share it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import io
 
 import numpy as np
 from PIL import Image, ImageDraw
-from scipy import ndimage
 
 CANVAS = 280
 STYLES = ("transparent", "paper", "chalk")
@@ -98,23 +99,6 @@ def mnist_digit(image: np.ndarray, place: str = "centre", size: str | float = "m
     x0, y0 = int(round(left)), int(round(top))
     ink[y0:y0 + h, x0:x0 + w] = np.clip(big, 0, 1)[: canvas - y0, : canvas - x0]
     return in_style(ink, style)
-
-
-def uci_block_counts(image: np.ndarray, bold: bool = False) -> np.ndarray:
-    """A digit (white on black, uint8, any size) as UCI's pipeline for its handwritten forms saves it: fitted into
-    a 32×32 black-and-white box keeping its aspect ratio (a pen 2 px bolder if ``bold``), each 4×4 block's ink
-    pixels counted — an 8×8 light-on-dark picture of 17 grey levels (×16) whose digit touches the top and bottom
-    rows and, if round, the sides."""
-    cols, rows = np.flatnonzero(image.max(axis=0) > 30), np.flatnonzero(image.max(axis=1) > 30)
-    crop = np.asarray(image, np.uint8)[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-    scale = 32 / max(crop.shape)
-    height, width = max(1, round(crop.shape[0] * scale)), max(1, round(crop.shape[1] * scale))
-    box = np.zeros((32, 32), bool)
-    top, left = (32 - height) // 2, (32 - width) // 2
-    box[top:top + height, left:left + width] = np.asarray(Image.fromarray(crop).resize((width, height))) > 100
-    if bold:
-        box = ndimage.binary_dilation(box)
-    return np.minimum(box.reshape(8, 4, 8, 4).sum(axis=(1, 3)) * 16, 255).astype(np.uint8)
 
 
 def as_png(picture: np.ndarray) -> bytes:

@@ -8,7 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.session import INPUT_KEY, CurrentInput
-from harness.synthetic_drawings import stroke_digit, uci_block_counts
+from harness.synthetic_drawings import stroke_digit
+from training.restyled_digits import form_counts
 
 STAGES = ["Raw input", "Ink + polarity", "Ink mask + box", "Crop", "Stroke width", "Fit 20 px", "Pad 28×28",
           "Centre of mass", "Model input"]
@@ -50,7 +51,7 @@ def test_a_drawing_shows_every_stage_the_maps_the_filters_and_saliency(inspect):
 
 
 def test_a_small_picture_says_it_was_enlarged_before_it_was_read(inspect, sample):
-    eight_by_eight = uci_block_counts(sample.x_test[0])
+    eight_by_eight = form_counts(sample.x_test[0])
     inspect.session_state[INPUT_KEY] = CurrentInput(eight_by_eight, "upload")
     inspect.run()
     assert not inspect.exception

@@ -9,9 +9,10 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
-from harness.synthetic_drawings import PLACES, SIZES, STYLES, stroke_digit, uci_block_counts
+from harness.synthetic_drawings import PLACES, SIZES, STYLES, stroke_digit
 from model.legacy import legacy_input
 from model.preprocess import MAX_PIXELS, ImageError, Stage, at_reading_size, load_rgba, paper_level, to_model_input
+from training.restyled_digits import form_counts
 
 
 def _png(array: np.ndarray, **save) -> bytes:
@@ -68,7 +69,7 @@ def test_the_paper_is_found_when_the_digit_touches_its_frame(sample):
     the paper became faint ink and the digit a smudge filling its box (47 % of the model input inked, against
     26 % for a typical digit), and where the ring was mostly ink the polarity came out reversed."""
     for digit in sample.x_test[:300]:
-        pre = to_model_input(uci_block_counts(digit))
+        pre = to_model_input(form_counts(digit))
         assert pre.polarity.startswith("light ink on a dark"), "ink taken for paper"
         assert (pre.image > 0.1).mean() < 0.42, "the paper smudged in as ink"
 
@@ -77,7 +78,7 @@ def test_a_picture_blown_up_by_repeating_its_pixels_is_read_as_the_small_one(sam
     """Shown blown up, an 8×8 scan used to be read as hard squares (2,000 MNIST test digits: 96.7 % right against
     97.4 % for the 8×8 pictures themselves)."""
     for digit in sample.x_test[:50]:
-        small = uci_block_counts(digit)
+        small = form_counts(digit)
         small_read = to_model_input(small)
         blown_up = {24: np.kron(small, np.ones((3, 3), np.uint8)),  # every pixel 3×3
                     80: np.kron(small, np.ones((10, 10), np.uint8)),
@@ -101,10 +102,10 @@ def test_a_blown_up_picture_is_found_when_its_digit_misses_the_lines_looked_at_f
 
 
 def test_small_pictures_are_enlarged_smoothly_to_28_pixels_first(sample):
-    small = to_model_input(uci_block_counts(sample.x_test[1]))
+    small = to_model_input(form_counts(sample.x_test[1]))
     assert small.received == (8, 8) and small.source.shape == (28, 28, 4)
     assert len(np.unique(small.source[..., 0])) > 17, "smooth, not 17 levels in squares"
-    wide = to_model_input(np.pad(uci_block_counts(sample.x_test[1]), ((0, 0), (2, 2))))
+    wide = to_model_input(np.pad(form_counts(sample.x_test[1]), ((0, 0), (2, 2))))
     assert wide.received == (8, 12) and wide.source.shape == (19, 28, 4)
     for as_drawn in (stroke_digit(3), stroke_digit(3, style="paper"), sample.x_test[1]):
         pre = to_model_input(as_drawn)
@@ -120,7 +121,7 @@ def test_number_arrays_are_read_on_their_own_scale(sample):
     for scaled in (drawing / 255.0, drawing.astype(np.float32), drawing.astype(np.int64)):
         np.testing.assert_allclose(to_model_input(scaled).image, as_bytes, atol=1e-6)
     for digit in sample.x_test[:20]:
-        counts = uci_block_counts(digit) // 16  # 0..15 here, 16 where a block is full ink
+        counts = form_counts(digit) // 16  # 0..15 here, 16 where a block is full ink
         counts[counts == 15] = 16
         byte_read = to_model_input((counts * (255 / 16)).round().astype(np.uint8)).image
         for array in (counts.astype(np.float64), counts.astype(np.int64)):

@@ -12,9 +12,9 @@ from training.restyled_digits import (
     DELIVERIES,
     PEN_AND_HAND,
     binary_scan,
-    block_counts,
     bold,
     few_pixels,
+    form_counts,
     hairline,
     main,
     restyle,
@@ -72,20 +72,29 @@ def test_a_few_pixels_scan_is_small_and_has_seventeen_grey_levels_at_most(digits
         assert len(np.unique(scan)) <= 17
 
 
-def test_block_counts_are_a_few_cells_of_seventeen_levels_with_the_digit_touching_the_edges(digits):
+def test_form_counts_are_uci_block_counts_of_normalised_ink(digits):
+    """NIST's normalisation as UCI's digits show it: every digit as tall as the box, none wider than 6 of its 8
+    columns, about 30 % ink whatever the digit (UCI's own: 25–36 %, 5th–95th percentile), 17 levels."""
     rng = np.random.default_rng(3)
+    shares = []
     for image in digits[0]:
-        counts = block_counts(image.astype(np.float32), rng)
-        assert counts.shape[0] == counts.shape[1] and 7 <= counts.shape[0] <= 10
-        assert set(np.unique(counts / (255 / 16))) <= set(range(17))
+        counts = form_counts(image, rng)
+        assert counts.shape == (8, 8) and counts.dtype == np.uint8
+        assert set(np.unique(counts)) <= {round(k * 255 / 16) for k in range(17)}
         ink = counts > 0
-        assert (ink[0].any() and ink[-1].any()) or (ink[:, 0].any() and ink[:, -1].any()), "it fills its box"
+        assert ink[0].any() and ink[-1].any(), "as tall as the box"
+        assert not ink[:, 0].any() and not ink[:, -1].any(), "no wider than 20 of its 32 px"
+        shares.append(counts.sum() / 255 / 64)
+    assert 0.26 <= np.mean(shares) <= 0.34 and min(shares) >= 0.12 and max(shares) <= 0.45
+    one = digits[0][digits[1] == 1][0]
+    assert abs(form_counts(one).sum() - form_counts(digits[0][digits[1] == 8][0]).sum()) < 0.05 * 64 * 255, \
+        "a 1 as much ink as an 8: the pen is normalised"
 
 
 def test_a_named_delivery_delivers_every_digit(digits):
     rng = np.random.default_rng(5)
     named = [restyle(image, rng, "block counts") for image in digits[0]]
-    assert all(p.shape[0] == p.shape[1] and 7 <= p.shape[0] <= 10 for p in named)
+    assert all(p.shape == (8, 8) for p in named)
 
 
 def test_restyled_pictures_come_in_both_polarities_and_every_change_is_used(digits):

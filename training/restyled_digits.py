@@ -3,11 +3,11 @@
 MNIST's digits all went through one pipeline: scanned in grey, size-normalised to 20 px, mid-width strokes.
 Digits reaching the dashboard come through others — a bold marker or a hairline pen, a hand bending its strokes
 further than MNIST's writers did, a form scanned at 32×32 in black and white with the digit filling the box, an
-old scanner's handful of grey pixels, such a box counted into 8×8 blocks. Each real digit given here (MNIST's
-*training* digits, the styled strokes of ``training.styled_digits``) is restyled by one or two pen or hand
-changes (``PEN_AND_HAND``), then delivered by one pipeline (``DELIVERIES``) as a small picture of either
-polarity, and put through ``model.preprocess.to_model_input`` like any upload: the network learns what such
-pictures look like *after* preprocessing, which is what it will see.
+old scanner's handful of grey pixels, a form normalised by NIST's programs and counted into 8×8 blocks (UCI's).
+Each real digit given here (MNIST's *training* digits, the styled strokes of ``training.styled_digits``) is
+restyled by one or two pen or hand changes (``PEN_AND_HAND``), then delivered by one pipeline (``DELIVERIES``)
+as a small picture of either polarity, and put through ``model.preprocess.to_model_input`` like any upload: the
+network learns what such pictures look like *after* preprocessing, which is what it will see.
 
 ``python -m training.restyled_digits --data DIR --output PATH`` writes an .npz that ``training.train
 --include-drawings`` mixes in (as it mixes users' labelled drawings); ``--styled PATH`` adds the styled digits
@@ -122,24 +122,50 @@ def few_pixels(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.pad(np.round(box / 255 * 16) * (255 / 16), int(rng.integers(0, 2)))
 
 
-def block_counts(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A form's black-and-white box counted in blocks, as UCI's forms pipeline does (a 32×32 bitmap, each 4×4
-    block's ink pixels counted: 8×8 pixels of 17 levels), with boxes of 7–10 blocks of 3–5 px and bolder pens.
-    The digit fills its box, so it touches the picture's edges."""
-    cells, block = int(rng.integers(7, 11)), int(rng.integers(3, 6))
-    side = cells * block
-    ink = _in_box(_crop(image), side, rng.random() < 0.2, Image.Resampling.BILINEAR) > rng.uniform(60, 150)
-    if rng.random() < 0.5:
-        ink = ndimage.binary_dilation(ink)
-    box = np.zeros((side, side), np.float32)
-    top, left = (side - ink.shape[0]) // 2, (side - ink.shape[1]) // 2
-    box[top:top + ink.shape[0], left:left + ink.shape[1]] = ink
-    counts = box.reshape(cells, block, cells, block).mean(axis=(1, 3))
-    return np.round(counts * 16) * (255 / 16)
+FORM_BOX, FORM_WIDTH, FORM_BLOCK = 32, 20, 4
+"""NIST's normalised bitmap (32×32), the widest a digit is made in it, and the side of the blocks UCI counts. Read
+off UCI's own digits (scikit-learn's 1,797): every one fills all 8 rows, none reaches the first or last column."""
+FORM_INK = (0.305, 0.03)
+"""The share of the box that is ink after NIST's stroke-width normalisation (mean, spread): UCI's digits hold
+25–36 % ink (5th–95th percentile), whatever the digit — a 1 as much as an 8."""
+
+
+def _to_ink_share(box: np.ndarray, share: float) -> np.ndarray:
+    """The pen made bolder (dilations, cross then square) or finer (erosions) until the ink share is nearest
+    ``share``: the stroke-width normalisation that gives a 1 the ink of an 8."""
+    target = share * box.size
+    candidates, bolder, finer = [box], box, box
+    while bolder.sum() < target and len(candidates) < 12:
+        bolder = ndimage.binary_dilation(bolder, structure=np.ones((3, 3)) if len(candidates) % 2 == 0 else None)
+        candidates.append(bolder)
+    for _ in range(3):
+        finer = ndimage.binary_erosion(finer)
+        if finer.any():
+            candidates.append(finer)
+    return min(candidates, key=lambda c: abs(c.sum() - target))
+
+
+def form_counts(image: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+    """A digit as UCI's set of handwritten forms saves it, NIST's normalisation then UCI's counting: stretched to
+    the 32×32 box's height and at most 20 px wide (a wide digit squeezed, a narrow one keeping its shape), black
+    and white, its pen bolder or finer until about 30 % of the box is ink (a share drawn from ``FORM_INK``; its
+    mean without ``rng``), then each 4×4 block's ink pixels counted — 8×8 pixels of 17 levels (uint8, 16 → 255),
+    the digit touching the top and bottom rows. ``image``: light ink on dark, any size, in [0, 255]."""
+    crop = _crop(np.asarray(image, np.float32))
+    height, width = crop.shape
+    width = min(FORM_WIDTH, max(1, round(width * FORM_BOX / height)))
+    box = np.zeros((FORM_BOX, FORM_BOX), bool)
+    left = (FORM_BOX - width) // 2
+    box[:, left:left + width] = _resized(crop, FORM_BOX, width, Image.Resampling.BILINEAR) > 100
+    mean, spread = FORM_INK
+    box = _to_ink_share(box, mean if rng is None else float(rng.normal(mean, spread)))
+    cells = FORM_BOX // FORM_BLOCK
+    counts = box.reshape(cells, FORM_BLOCK, cells, FORM_BLOCK).sum(axis=(1, 3))
+    return np.round(counts * (255 / FORM_BLOCK**2)).astype(np.uint8)
 
 
 DELIVERIES: dict[str, Change] = {"picture": as_picture, "binary scan": binary_scan, "few pixels": few_pixels,
-                                 "block counts": block_counts}
+                                 "block counts": form_counts}
 DELIVERY_SHARE = (0.45, 0.45, 0.1, 0.0)
 """How often each delivery is chosen when none is named: most such pictures are scans of some resolution. Block
 counts only when asked for (``--delivery``): the shipped model's first two sets were made without them, and a
