@@ -1,6 +1,8 @@
-"""Whole numbers read right: our reader (``model.number.read_number``: cuts weighed by the classifier, the part
-checker and each digit's usual shape) against the same reader without the part checker and against cutting by
-geometry alone (connected components, overlap and width rules), on the same synthetic numbers.
+"""Whole numbers read right: our reader (``model.number.read_number``: the sequence reader, which reads a number
+whole without cutting it, where the number fits its strip) against cutting the number into digits (cuts weighed
+by the classifier, the part checker and each digit's usual shape: the reader before the sequence reader, and
+its fallback), the same cutting without the part checker, and cutting by geometry alone (connected components,
+overlap and width rules), on the same synthetic numbers.
 
 Numbers of 2–5 digits written in two hands the model never trained on — real MNIST *test* digits and a
 pen-stroke alphabet (random pen width and slant) — each digit a little bigger or smaller and higher or
@@ -22,7 +24,7 @@ import numpy as np
 
 from harness.synthetic_drawings import in_style, stroke_digit
 from model.inference import Predictor
-from model.number import read_number, split_digits
+from model.number import number_ink, read_by_cutting, read_number, split_digits
 from model.store import SHIPPED_MODEL
 from training.composed_numbers import layout_number
 from training.data import load_mnist
@@ -79,21 +81,23 @@ def main() -> None:
     args = parser.parse_args()
     predictor, data = Predictor.load(args.model), load_mnist(args.data)
     print(f"{args.numbers} numbers of 2–5 digits per row; MNIST test digits from {data.source}")
-    print(f"{'hand':<8} {'spacing':<12} {'ours':>9} {'no checker':>11} {'geometry only':>14} {'ours ms/number':>15}")
+    columns = ("ours", "cutting", "no checker", "geometry only", "ours ms/number", "cutting ms")
+    print(f"{'hand':<8} {'spacing':<12}" + "".join(f"{c:>15}" for c in columns))
     for hand in ("mnist", "strokes"):
         for name in args.rows.split(","):
             rng = np.random.default_rng(0)
-            ours = unchecked = alone = 0
-            seconds = 0.0
+            right, seconds = np.zeros(4, int), np.zeros(2)
             for truth, picture in numbers(hand, ROWS[name], args.numbers, data, rng):
-                start = time.perf_counter()
-                ours += read_number(predictor, picture).number == truth
-                seconds += time.perf_counter() - start
-                unchecked += read_pieces(predictor, split_digits(picture, predictor)) == truth
-                alone += read_pieces(predictor, split_digits(picture)) == truth
-            print(f"{hand:<8} {name:<12} {ours:>5}/{args.numbers} {unchecked:>7}/{args.numbers} "
-                  f"{alone:>10}/{args.numbers} {1000 * seconds / args.numbers:>15.1f}")
-
+                readings = []
+                for k, read in enumerate((read_number, lambda p, picture: read_by_cutting(p, number_ink(picture)))):
+                    start = time.perf_counter()
+                    readings.append(read(predictor, picture).number)
+                    seconds[k] += time.perf_counter() - start
+                readings += [read_pieces(predictor, split_digits(picture, predictor)),
+                             read_pieces(predictor, split_digits(picture))]
+                right += [reading == truth for reading in readings]
+            print(f"{hand:<8} {name:<12}" + "".join(f"{f'{r}/{args.numbers}':>15}" for r in right)
+                  + "".join(f"{1000 * s / args.numbers:>15.1f}" for s in seconds), flush=True)
 
 if __name__ == "__main__":
     main()

@@ -46,7 +46,7 @@ def show_number(reading: NumberReading | None, source: np.ndarray | None, prompt
     st.metric("Number", reading.number)
     labels = [f"{d.prediction.digit} · {d.prediction.confidence:.0%}" for d in reading.digits]
     st.image(boxes_on(source, [d.piece.box for d in reading.digits], labels),
-             caption="How the ink was cut into digits, each with its reading and confidence")
+             caption="Where each digit was read, with its reading and confidence")
     unsure = [str(i + 1) for i, d in enumerate(reading.digits) if d.prediction.is_unsure]
     if unsure:
         st.warning(f"Not sure about digit {', '.join(unsure)} (counting from the left).", icon=":material/help:")

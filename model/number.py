@@ -17,8 +17,11 @@ first, by the same ink extraction as ``model.preprocess`` (stage 2):
 4. **read** — each digit's ink alone (the other digits blanked) goes through ``to_model_input`` and the
    predictor, left to right.
 
-No Streamlit here, and TensorFlow only behind the predictor (passed in) and the part checker (``read_number``
-loads the shipped one).
+Digits pushed into each other's ink have no place to cut. So a number is read whole, without cutting, by the
+sequence reader (``model/number_sequence.py``) wherever it fits that reader's strip; cutting reads the rest.
+
+No Streamlit here, and TensorFlow only behind the predictor (passed in), the part checker and the sequence
+reader (``read_number`` loads the shipped ones).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from model.preprocess import (
 
 if TYPE_CHECKING:
     from model.inference import Prediction, Predictor
+    from model.number_sequence import SequenceDigit
     from model.part_check import PartChecker
 
 Box = tuple[int, int, int, int]
@@ -434,10 +438,49 @@ class NumberReading:
 
 
 def read_number(predictor: Predictor, source: ImageSource) -> NumberReading:
-    """Split ``source`` into digits (cuts weighed by ``predictor`` and the shipped part checker) and read each
-    through the one-digit preprocessing and ``predictor``."""
+    """Read ``source`` as a number: whole, by the shipped sequence reader (``model/number_sequence.py``), where the
+    number fits its strip at the height it learned digits at (up to about 9 digits); otherwise, or when the
+    reader's file is missing or damaged, cut into digits (``read_by_cutting``). Raises ImageError like
+    ``to_model_input`` for inputs that are not usable images."""
+    from model.number_sequence import shipped_sequence_reader, to_strip  # TensorFlow: the predictor loaded it
+
+    ink = number_ink(source)
+    if ink is None:
+        return NumberReading([])
+    reader, strip = shipped_sequence_reader(), to_strip(ink)
+    whole = None if reader is None or strip is None or not strip.fits else \
+        sequence_reading(ink, reader.read_strip(strip))
+    return whole or read_by_cutting(predictor, ink)
+
+
+def read_by_cutting(predictor: Predictor, ink: np.ndarray) -> NumberReading:
+    """A number's ink (``number_ink``) cut into digits (cuts weighed by ``predictor`` and the shipped part
+    checker), each read through the one-digit preprocessing and ``predictor``."""
     from model.part_check import shipped_part_checker  # TensorFlow: the predictor has loaded it already
 
-    pieces = split_digits(source, predictor, shipped_part_checker())
+    pieces = NumberReader(ink, predictor, shipped_part_checker()).digits()
     readings = [DigitReading(piece, predictor.predict(piece.picture())) for piece in pieces]
     return NumberReading([r for r in readings if r.prediction.digit is not None])
+
+
+def sequence_reading(ink: np.ndarray, digits: list[SequenceDigit]) -> NumberReading | None:
+    """The sequence reader's digits as a NumberReading: each digit's piece is the ink in its columns (boxed to the
+    rows inked there), its prediction the reader's probabilities, with the piece preprocessed for display. None
+    when a digit's columns hold no ink to show (the reader saw a digit where there is none)."""
+    from model.inference import Prediction  # TensorFlow: the reader has loaded it already
+
+    readings = []
+    for digit in digits:
+        start, end = digit.columns
+        piece = np.zeros_like(ink)
+        piece[:, start:end] = ink[:, start:end]
+        inked = piece > INK_THRESHOLD
+        if not inked.any():
+            return None
+        shown = DigitPiece(_box(inked), piece)
+        preprocessed = to_model_input(shown.picture())
+        if preprocessed.is_empty:
+            return None
+        readings.append(DigitReading(shown, Prediction(digit.digit, digit.confidence,
+                                                       digit.probabilities.astype(np.float32), preprocessed)))
+    return NumberReading(readings) if readings else None

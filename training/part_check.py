@@ -42,10 +42,12 @@ CHUNK = 250
 """Numbers per worker task."""
 
 
-def random_number(rng: np.random.Generator, x_train: np.ndarray, y_train: np.ndarray) -> NumberLayout:
-    """A number as some hand might write it: 2–5 digits (sometimes only 1s and 7s), MNIST's or a stroke pen's,
-    apart, close, touching, a little or much into each other, sized and sloped at random."""
-    digits = rng.choice((1, 7) if rng.random() < 0.15 else 10, rng.integers(2, 6))
+def random_number(rng: np.random.Generator, x_train: np.ndarray, y_train: np.ndarray,
+                  lengths: tuple[int, int] = (2, 5)) -> tuple[NumberLayout, np.ndarray]:
+    """A number as some hand might write it, and its digits: ``lengths`` digits (sometimes only 1s and 7s),
+    MNIST's or a stroke pen's, apart, close, touching, a little or much into each other, sized and sloped at
+    random."""
+    digits = rng.choice((1, 7) if rng.random() < 0.15 else 10, rng.integers(lengths[0], lengths[1] + 1))
     if rng.random() < 0.6:
         inks = [x_train[rng.choice(np.flatnonzero(y_train == d))] / 255.0 for d in digits]
     else:
@@ -53,9 +55,10 @@ def random_number(rng: np.random.Generator, x_train: np.ndarray, y_train: np.nda
         inks = [draw(int(d), str(rng.choice(list(GLYPHS[d]))), pen, rng) for d in digits]
     gap, from_ink = [((0.05, 0.5), False), ((-0.06, 0.2), False), ((-0.02, 0.02), True), ((-0.05, 0.0), True),
                      ((-0.14, -0.02), True)][rng.choice(5, p=[0.1, 0.15, 0.3, 0.2, 0.25])]
-    return layout_number(inks, rng, height=float(rng.uniform(60, 140)), gap=gap, from_ink=from_ink,
-                         sizes=(0.6, 1.4) if rng.random() < 0.25 else (0.85, 1.15),
-                         slope=float(rng.uniform(-0.25, 0.25)) if rng.random() < 0.25 else 0.0)
+    layout = layout_number(inks, rng, height=float(rng.uniform(60, 140)), gap=gap, from_ink=from_ink,
+                           sizes=(0.6, 1.4) if rng.random() < 0.25 else (0.85, 1.15),
+                           slope=float(rng.uniform(-0.25, 0.25)) if rng.random() < 0.25 else 0.0)
+    return layout, digits
 
 
 def labelled_parts(layout: NumberLayout, predictor: Predictor,
@@ -97,7 +100,7 @@ def training_parts(numbers: int, seed: int, data_dir: str | None) -> tuple[np.nd
     rng = np.random.default_rng(seed)
     windows, labels, reachable = [], [], 0
     for _ in range(numbers):
-        w, y, ok = labelled_parts(random_number(rng, data.x_train, data.y_train), predictor, rng)
+        w, y, ok = labelled_parts(random_number(rng, data.x_train, data.y_train)[0], predictor, rng)
         windows += w
         labels += y
         reachable += ok
