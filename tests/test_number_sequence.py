@@ -98,25 +98,6 @@ def test_training_the_reader_for_real_writes_weights_that_load(tmp_path, capsys)
     assert frames.shape == (2, STRIP[1] // FRAME, 11) and np.allclose(frames.sum(axis=2), 1, atol=1e-4)
 
 
-@pytest.mark.parametrize("argv", [["--output", "x.keras"], ["--numbers", "10"], ["--epochs", "0"]])
-def test_impossible_training_settings_are_refused_before_any_work(argv, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        number_sequence.main(argv)
-    assert exit_info.value.code == 2 and "--" in capsys.readouterr().err
-
-
-@pytest.mark.parametrize("content", [b"", b"not an hdf5 file", b"\x89HDF\r\n\x1a\n" + b"\0" * 64])
-def test_a_damaged_reader_file_is_no_reader(monkeypatch, tmp_path, content):
-    damaged = tmp_path / "damaged.weights.h5"
-    damaged.write_bytes(content)
-    monkeypatch.setattr("model.number_sequence.SHIPPED_SEQUENCE_READER", damaged)
-    shipped_sequence_reader.cache_clear()
-    try:
-        assert shipped_sequence_reader() is None
-    finally:
-        shipped_sequence_reader.cache_clear()
-
-
 def overlapping(digits: str, seed: int) -> np.ndarray:
     layout = layout_number([stroke_ink(int(d), pen=14) for d in digits], np.random.default_rng(seed),
                            gap=(-0.1, -0.05), from_ink=True)

@@ -13,13 +13,9 @@ holds, never where. MNIST's last HELD_OUT training digits are kept out of it.
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing
-import os
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -33,9 +29,9 @@ from model.number_sequence import (
     digit_runs,
     to_strip,
 )
-from model.store import write_json_atomic
-from training.data import add_data_arguments, load_mnist
-from training.part_check import card_path, random_number
+from training.data import load_mnist
+from training.number_network_cli import card_path, number_network_parser, parse_checked, save_with_card
+from training.part_check import random_number
 from training.styled_digits import as_canvas
 
 LENGTHS = (1, 6)
@@ -83,19 +79,9 @@ def read_whole(model: keras.Model, strips: np.ndarray, targets: np.ndarray) -> f
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.number_sequence", description=__doc__.splitlines()[0])
-    add_data_arguments(parser)
-    parser.add_argument("--numbers", type=int, default=100_000, help="composed numbers to train on (default 100,000)")
-    parser.add_argument("--epochs", type=int, default=6)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes composing numbers")
-    parser.add_argument("--output", type=Path, default=SHIPPED_SEQUENCE_READER, help="the weights file to write "
-                        f"(default: the shipped {SHIPPED_SEQUENCE_READER.name}), and its card beside it (.json)")
-    args = parser.parse_args(argv)
-    if not args.output.name.endswith(".weights.h5"):
-        parser.error(f"--output {args.output}: a weights file's name ends in .weights.h5")
-    if args.numbers < BATCH or args.epochs < 1 or args.workers < 1:
-        parser.error(f"--numbers must be at least {BATCH}, --epochs and --workers at least 1")
+    parser = number_network_parser("training.number_sequence", __doc__.splitlines()[0], SHIPPED_SEQUENCE_READER,
+                                   100_000, 8)
+    args = parse_checked(parser, argv, min_numbers=BATCH)
     source = load_mnist(args.data, args.download).source
     print(f"MNIST training digits from {source}", flush=True)
     start = time.monotonic()
@@ -114,19 +100,12 @@ def main(argv: list[str] | None = None) -> int:
         whole = read_whole(model, held_strips, held_targets)
         print(f"epoch {epoch + 1}/{args.epochs}: loss {loss:.3f}, numbers of held-out digits read whole "
               f"{100 * whole:.1f} % ({time.monotonic() - start:.0f} s)", flush=True)
-    tmp = args.output.with_name(".tmp." + args.output.name)
-    model.save_weights(tmp)
-    tmp.replace(args.output)
-    write_json_atomic(card_path(args.output), {
+    save_with_card(model, args, "training.number_sequence", argv, start, {
         "trained_on": f"{args.numbers:,} composed numbers of {LENGTHS[0]}–{LENGTHS[1]} digits: MNIST training digits "
                       f"({source}) but the last {HELD_OUT:,}, and styled pen-stroke digits",
-        "held_out_numbers_read_whole": round(whole, 4), "epochs": args.epochs, "seed": args.seed,
-        "minutes": round((time.monotonic() - start) / 60, 1),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "command": "python -m training.number_sequence " + " ".join(argv if argv is not None else sys.argv[1:])})
+        "held_out_numbers_read_whole": round(whole, 4)})
     print(f"saved {args.output} and {card_path(args.output).name}")
     return 0
-
 
 if __name__ == "__main__":
     raise SystemExit(main())

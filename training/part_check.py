@@ -12,13 +12,9 @@ out. The MNIST test digits, which ``bench/number_reading.py`` scores the reader 
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing
-import os
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -27,9 +23,10 @@ import tensorflow as tf
 from model.inference import Predictor
 from model.number import WINDOW, NumberReader, line_height, number_ink
 from model.part_check import SHIPPED_PART_CHECK, build_part_checker
-from model.store import SHIPPED_MODEL, write_json_atomic
+from model.store import SHIPPED_MODEL
 from training.composed_numbers import NumberLayout, layout_number
-from training.data import add_data_arguments, load_mnist
+from training.data import load_mnist
+from training.number_network_cli import number_network_parser, parse_checked, save_with_card
 from training.styled_digits import GLYPHS, as_canvas, draw, random_pen
 
 WHOLE, PURE = 0.85, 0.85
@@ -138,25 +135,9 @@ def fit_checker(x: np.ndarray, y: np.ndarray, epochs: int, seed: int) -> tuple[k
     return model, float(history.history["val_accuracy"][-1])
 
 
-def card_path(weights: Path) -> Path:
-    """The JSON card beside a weights file: ``part_check.weights.h5`` → ``part_check.json``."""
-    return weights.with_name(weights.name.removesuffix(".weights.h5") + ".json")
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.part_check", description=__doc__.splitlines()[0])
-    add_data_arguments(parser)
-    parser.add_argument("--numbers", type=int, default=16_000, help="composed numbers to cut (default 16,000)")
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes cutting numbers")
-    parser.add_argument("--output", type=Path, default=SHIPPED_PART_CHECK, help="the weights file to write "
-                        f"(default: the shipped {SHIPPED_PART_CHECK.name}), and its card beside it (.json)")
-    args = parser.parse_args(argv)
-    if not args.output.name.endswith(".weights.h5"):
-        parser.error(f"--output {args.output}: a weights file's name ends in .weights.h5")
-    if args.numbers < 10 or args.epochs < 1 or args.workers < 1:
-        parser.error("--numbers must be at least 10, --epochs and --workers at least 1")
+    parser = number_network_parser("training.part_check", __doc__.splitlines()[0], SHIPPED_PART_CHECK, 16_000, 10)
+    args = parse_checked(parser, argv, min_numbers=10)
     source = load_mnist(args.data, args.download).source
     print(f"MNIST training digits from {source}")
     start = time.monotonic()
@@ -164,19 +145,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(y):,} parts ({y.mean():.0%} whole digits) from {args.numbers:,} numbers in "
           f"{time.monotonic() - start:.0f} s; the right cut was among the candidates in {reachable:.1%} of them")
     model, accuracy = fit_checker(x, y, args.epochs, args.seed)
-    tmp = args.output.with_name(".tmp." + args.output.name)
-    model.save_weights(tmp)
-    tmp.replace(args.output)
-    write_json_atomic(card_path(args.output), {
+    save_with_card(model, args, "training.part_check", argv, start, {
         "trained_on": f"parts cut from {args.numbers:,} composed numbers of MNIST training digits ({source}) "
                       "and styled pen-stroke digits", "parts": len(y), "whole_share": round(float(y.mean()), 4),
-        "right_cut_among_candidates": round(reachable, 4), "held_out_accuracy": round(accuracy, 4),
-        "epochs": args.epochs, "seed": args.seed, "minutes": round((time.monotonic() - start) / 60, 1),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "command": "python -m training.part_check " + " ".join(argv if argv is not None else sys.argv[1:])})
+        "right_cut_among_candidates": round(reachable, 4), "held_out_accuracy": round(accuracy, 4)})
     print(f"part checker → {args.output}: {accuracy:.2%} of held-out parts right")
     return 0
-
 
 if __name__ == "__main__":
     raise SystemExit(main())
