@@ -130,11 +130,13 @@ DRIFT_COST = 0.5
 def _boundaries(strip: Strip, centres: list[float]) -> list[int]:
     """Where neighbouring digits meet, in strip columns: through the least ink, near the middle between their spikes
     (CTC's spike lies anywhere in the middle half of a digit, sometimes near its edge), no digit narrower than
-    MIN_WIDTH — the best such set of boundaries, by dynamic programming over the columns."""
+    MIN_WIDTH (or, where the ink is too narrow for that, its fair share) — the best such set of boundaries, by
+    dynamic programming over the columns."""
     profile = strip.image.sum(axis=0)
     first, last = MARGIN, MARGIN + round((strip.right - strip.left) * strip.scale)
     columns = np.arange(STRIP[1], dtype=float)
-    width = max(1, round(MIN_WIDTH * DIGIT_HEIGHT))
+    # Digits narrower than MIN_WIDTH all together (a row of 1s pushed into each other) share the ink evenly.
+    width = max(1, min(round(MIN_WIDTH * DIGIT_HEIGHT), (last - first) // max(1, len(centres))))
     lightness = profile / max(float(profile.max()), 1e-6)
     best = np.where(columns >= first, 0.0, np.inf)  # the previous boundary (the ink's left edge to start)
     choices = []

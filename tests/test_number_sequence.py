@@ -73,6 +73,20 @@ def test_frames_decode_into_digits_a_blank_apart_repeats_collapsing_and_each_own
     assert 240 <= gap[-1].columns[0] <= 250, "neighbours meet through the least ink near the middle"
 
 
+def test_digits_too_narrow_for_the_least_width_share_the_ink_and_each_owns_some_of_it():
+    """1s pushed into each other are narrower together than their least widths: each gets its fair share of
+    the columns (it got none, and the number went to the cutting reader, which read a row of 1s 105 times in 200
+    where the sequence reader reads 158)."""
+    ink = np.zeros((100, 400), np.float32)
+    ink[20:80, 100:130] = 1.0  # 12 strip columns for three digits of at least 7
+    strip = to_strip(ink)
+    digits = decode(spikes({2: 1, 3: 1, 5: 1, 7: 1}), strip)
+    spans = [d.columns for d in digits]
+    assert len(spans) == 3 and spans[0][0] == 100 and spans[-1][1] == 130
+    assert all(b - a >= 7 for a, b in spans), "every digit some of the ink"
+    assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
+
+
 def test_the_shipped_reader_reads_digits_pushed_into_each_other():
     assert SHIPPED_SEQUENCE_READER.is_file()
     reader = shipped_sequence_reader()
@@ -114,6 +128,16 @@ def test_a_number_whose_digits_overlap_is_read_whole_and_each_digit_boxed_left_t
         assert all(a[1] < b[1] and a[3] <= b[3] for a, b in zip(boxes, boxes[1:])), "left to right"
         assert all(0 < d.prediction.confidence <= 1 and d.prediction.preprocessed.image.max() > 0
                    for d in reading.digits), "each digit has a confidence and a picture to show"
+
+
+def test_rows_of_1s_and_7s_touching_are_read_whole(predictor):
+    """Narrow digits pushed together: bench.number_reading's pen-stroke row of 1s and 7s reads 158 of 200 whole
+    (cutting: 105)."""
+    numbers = ("1111", "7117", "171", "11", "7711", "117")
+    read = sum(read_number(predictor, as_canvas(layout_number(
+        [stroke_ink(int(d), pen=14) for d in digits], np.random.default_rng(seed), gap=(-0.03, 0.0),
+        from_ink=True).ink)).number == digits for seed, digits in enumerate(numbers))
+    assert read >= 5
 
 
 def test_without_the_reader_file_or_for_a_number_too_long_for_its_strip_numbers_are_cut(predictor, monkeypatch,
