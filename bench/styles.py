@@ -14,13 +14,16 @@ Three sources, so no one generator decides the score:
   32×32 box counted into 8×8 blocks of 4×4 pixels (17 grey levels), also shown blown up (each pixel repeated).
 
 Every drawing goes through the canvas path (``to_model_input`` on a 280×280 picture) and both models.
-Run: ``python -m bench.styles [--per-digit 50] [--model PATH] [--against PATH] [--data DIR]``
-(``--model`` defaults to the shipped model; ``--against`` adds a second column, e.g. the model it replaces).
+Run: ``python -m bench.styles [--per-digit 50] [--model PATH] [--against PATH] [--data DIR] [--card]``
+(``--model`` defaults to the shipped model; ``--against`` adds a second column, e.g. the model it replaces;
+``--card`` writes ``--model``'s figures into its card, as the shipped model's were).
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -35,6 +38,7 @@ from model.preprocess import to_model_input
 from model.store import SHIPPED_MODEL
 from training.data import load_mnist
 from training.restyled_digits import form_counts
+from training.runs import record_benchmark
 from training.styled_digits import CANVAS, EUROPEAN, GLYPHS, Pen, as_canvas, draw, random_pen
 
 SEED = 1_000_003
@@ -257,6 +261,8 @@ def main() -> None:
     parser.add_argument("--model", default=str(SHIPPED_MODEL), help="the model to score (default: the shipped one)")
     parser.add_argument("--against", help="a second model scored on the same drawings")
     parser.add_argument("--data", help="MNIST folder for the restyled test digits (default: the usual search)")
+    parser.add_argument("--card", action="store_true",
+                        help="also write the figures into --model's card (the .json beside it) under \"styles\"")
     args = parser.parse_args()
     paths = [args.model] + ([args.against] if args.against else [])
     models = [Predictor.load(p) for p in paths]
@@ -271,8 +277,10 @@ def main() -> None:
     print(f"{'style':<{width}}" + "".join(f"{n[:22]:>24}" for n in names) + "   worst digit")
     per_digit = np.zeros((len(models), 10, 2))
     totals = np.zeros((len(models), 2))
+    per_style = {}
     for k, (name, drawer) in enumerate(styles.items()):
         truth, predictions = score(models, drawer, args.per_digit, SEED + k)
+        per_style[name] = round(float((predictions[0] == truth).mean()), 4)
         row = f"{name:<{width}}"
         for m, predicted in enumerate(predictions):
             right = predicted == truth
@@ -286,6 +294,13 @@ def main() -> None:
     print("per digit, all styles:")
     for m, name in enumerate(names):
         print(f"  {name[:40]:<40} " + " ".join(f"{d}:{100 * r / n:.1f}" for d, (r, n) in enumerate(per_digit[m])))
+    if args.card:
+        card = Path(args.model).with_suffix(".json")
+        record_benchmark(card, "styles", {
+            "command": "python -m bench.styles " + shlex.join(sys.argv[1:]),
+            "right": int(totals[0, 0]), "digits": int(totals[0, 1]), "per_style": per_style,
+            "per_digit": [round(float(r / n), 4) for r, n in per_digit[0]]})
+        print(f"written into {card}")
 
 
 if __name__ == "__main__":

@@ -8,12 +8,14 @@ Each digit is read as the 8×8 array it is, through ``to_model_input`` (enlarged
 centred as every picture is). In the same run, the alternative: the same model fed the picture resized to 28×28
 as it comes (``model.legacy``, what the replaced service did with any picture).
 
-Run: ``python -m bench.uci_digits [--file PATH] [--model PATH] [--against PATH]``
+Run: ``python -m bench.uci_digits [--file PATH] [--model PATH] [--against PATH] [--card]`` (``--card``: write
+``--model``'s figures into its card, the .json beside it, as the shipped model's were).
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from model.inference import Predictor
 from model.legacy import legacy_input
 from model.preprocess import to_model_input
 from model.store import SHIPPED_MODEL
+from training.runs import record_benchmark
 
 
 def per_digit(truth: np.ndarray, predicted: np.ndarray) -> str:
@@ -42,6 +45,8 @@ def main() -> None:
     parser.add_argument("--file", type=Path, help="UCI optdigits file (default: scikit-learn's copy, if installed)")
     parser.add_argument("--model", default=str(SHIPPED_MODEL), help="the model to score (default: the shipped one)")
     parser.add_argument("--against", help="a second model read the same way")
+    parser.add_argument("--card", action="store_true", help="also write --model's figures into its card (the "
+                        "JSON beside it) under \"uci_digits: FILE\"")
     args = parser.parse_args()
     path = args.file or scikit_learn_copy()
     if path is None:
@@ -64,6 +69,13 @@ def main() -> None:
         print(f"{name:<60} {100 * right.mean():6.2f} % ({right.sum():,} of {len(truth):,})")
         print(f"    per digit {per_digit(truth, predicted)}")
         print(f"    misread most {confusions(truth, predicted)}")
+    if args.card:
+        card, predicted = Path(args.model).with_suffix(".json"), rows[0][1]
+        record_benchmark(card, f"uci_digits: {path.name}", {
+            "command": "python -m bench.uci_digits " + shlex.join(sys.argv[1:]),
+            "right": int((predicted == truth).sum()), "digits": len(truth),
+            "per_digit": [round(float((predicted[truth == d] == d).mean()), 4) for d in range(10)]})
+        print(f"written into {card}")
 
 
 if __name__ == "__main__":

@@ -40,8 +40,9 @@ def test_the_card_lists_the_ingredients_instead_of_one_runs_history_and_reads_ba
     epoch = {"epoch": 1, "loss": 0.5, "accuracy": 0.9, "val_loss": None, "val_accuracy": None}
     right, half = np.eye(10, dtype=np.float32), np.eye(10, dtype=np.float32)[[0, 1, 2, 3, 4, 0, 0, 0, 0, 0]]
     first, second, average = (evaluate_probabilities(p, np.arange(10)).to_dict() for p in (half, right, right))
+    made = {"count": 20, "weight": 1, "per_digit": [2] * 10, "source": "styled.npz + restyled.npz"}
     cards = [{"hyperparams": settings, "command": "first", "test": first, "history": [epoch], "epochs_completed": 1,
-              "train_seconds": 5.0},
+              "train_seconds": 5.0, "drawings": made},
              {"hyperparams": settings, "command": "second", "test": second, "epochs_completed": 2,
               "train_seconds": 2.5}]
     card = averaged_card(cards, [tmp_path / "a.keras", tmp_path / "b.keras"],
@@ -49,6 +50,7 @@ def test_the_card_lists_the_ingredients_instead_of_one_runs_history_and_reads_ba
     assert card["hyperparams"] == settings and card["test"] == average and card["command"] == "average"
     assert card["history"] == [] and card["epochs_completed"] == 3 and card["train_seconds"] == 7.5
     assert [(i["command"], i["test_accuracy"]) for i in card["averaged_from"]] == [("first", 0.5), ("second", 1.0)]
+    assert [i["drawings"] for i in card["averaged_from"]] == [made, None], "what each learned from besides MNIST"
     assert RunRecord.from_dict(card).to_dict() == card
     del cards[1]["train_seconds"]
     unknown = averaged_card(cards, [tmp_path / "a.keras", tmp_path / "b.keras"],

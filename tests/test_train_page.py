@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import fields
@@ -10,6 +11,7 @@ from dashboard import snapshots
 from dashboard.hyperparam_widgets import GROUPS
 from dashboard.session import INPUT_KEY, CurrentInput
 from harness.synthetic_drawings import stroke_digit
+from model.store import SHIPPED_MODEL
 from training.class_signal import ClassSignal
 from training.hyperparams import PRESETS, Hyperparams
 from training.jobs import JobSpec, JobState
@@ -137,3 +139,14 @@ def test_a_running_run_says_when_it_gives_way_to_a_class(open_page, monkeypatch)
     ClassSignal(queue.root).report_busy()  # as a web server does when strokes wait for their turn
     at.run()
     assert any("Giving way to a class" in c.value for c in at.caption)
+
+
+def test_saved_models_say_how_each_reads_writing_styles_and_other_writers_where_measured(open_page):
+    measured = json.loads(SHIPPED_MODEL.with_suffix(".json").read_text())["benchmarks"]
+    uci = [v for k, v in measured.items() if k.startswith("uci_digits")]
+    at = open_page("train")
+    table = next(df.value for df in at.dataframe if "writing styles" in df.value.columns)
+    shipped = table[table["model"] == "default"].iloc[0]
+    assert shipped["writing styles"] == measured["styles"]["right"] / measured["styles"]["digits"]
+    assert shipped["other writers"] == sum(v["right"] for v in uci) / sum(v["digits"] for v in uci)
+    assert shipped["test accuracy"] > shipped["writing styles"] > shipped["other writers"] > 0.9

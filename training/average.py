@@ -45,12 +45,14 @@ def average_weights(models: list[keras.Model]) -> keras.Model:
 
 def averaged_card(cards: list[dict[str, Any]], paths: list[Path], test: Evaluation, command: str) -> dict[str, Any]:
     """The average's card: the first model's architecture, data and versions, its own test results and command,
-    and each ingredient's file, command, test accuracy, epochs and training time in place of one run's history.
+    and each ingredient's file, command, test accuracy, epochs, training time and the drawings it learned from
+    besides MNIST, in place of one run's history.
     Its epochs and training time are the ingredients' together (what went into it), where each one's is known."""
     first = RunRecord.from_dict(cards[0])
     ingredients = [{"file": str(path), "command": card.get("command"),
                     "test_accuracy": (card.get("test") or {}).get("accuracy"),
-                    "epochs_completed": card.get("epochs_completed"), "train_seconds": card.get("train_seconds")}
+                    "epochs_completed": card.get("epochs_completed"), "train_seconds": card.get("train_seconds"),
+                    "drawings": card.get("drawings")}
                    for path, card in zip(paths, cards)]
 
     def together(key: str) -> float | None:

@@ -7,8 +7,10 @@ only stores the JSON; this module knows what is in it.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -109,6 +111,16 @@ class RunRecord:
     averaged_from: list[dict[str, Any]] | None = None
     """A network whose weights are the mean of others' (``training.average``): each one's file, the command that
     made it, its test accuracy, epochs and training time — the shipped model is one."""
+    benchmarks: dict[str, Any] | None = None
+    """What benchmarks measured on the model once it was made, under each benchmark's name with the command that ran
+    it (``bench.styles --card``: accuracy per writing style and per digit; ``bench.uci_digits --card``: the real
+    handwriting of writers MNIST never had): how it reads beyond MNIST's test set (``record_benchmark``)."""
+
+    def benchmark_accuracy(self, prefix: str) -> float | None:
+        """Digits read right over all the benchmarks whose name starts with ``prefix``, or None if none ran."""
+        found = [v for k, v in (self.benchmarks or {}).items() if k.startswith(prefix)]
+        digits = sum(v["digits"] for v in found)
+        return sum(v["right"] for v in found) / digits if digits else None
 
     @property
     def flagged(self) -> bool:
@@ -150,6 +162,7 @@ class RunRecord:
             visitor=bool(values.get("visitor")),
             uploaded=values.get("uploaded"),
             averaged_from=values.get("averaged_from"),
+            benchmarks=values.get("benchmarks"),
         )
 
 
@@ -185,3 +198,14 @@ def record_run(result: TrainResult, data: MnistData, command: str | None = None,
             drawings_source),
         fine_tune=report,
     )
+
+
+def record_benchmark(card: Path, name: str, figures: dict[str, Any]) -> None:
+    """Put one benchmark's figures (with ``right`` and ``digits`` counts) into a model's card, the .json beside it,
+    under ``name``, replacing what that benchmark measured before; the rest of the card unchanged. Atomic, as every
+    write of a card. FileNotFoundError without a card."""
+    from model.store import write_json_atomic  # Keras: the benchmark has loaded it already
+
+    values = json.loads(card.read_text())
+    values["benchmarks"] = {**(values.get("benchmarks") or {}), name: figures}
+    write_json_atomic(card, values)

@@ -286,13 +286,21 @@ def models_table(models: list[ModelInfo], records: dict[str, RunRecord]) -> None
         "architecture": f"uploaded: {records[m.id].uploaded}" if records[m.id].uploaded
                         else ARCHITECTURE_NAMES[records[m.id].hyperparams.architecture],
         "test accuracy": m.test_accuracy,
+        "writing styles": records[m.id].benchmark_accuracy("styles"),
+        "other writers": records[m.id].benchmark_accuracy("uci_digits"),
         "epochs": records[m.id].epochs_completed,
         "parameters": records[m.id].parameters,
         "training s": records[m.id].train_seconds,
         "data": "full MNIST" if records[m.id].data and records[m.id].data.full_mnist else "sample",
         "created": records[m.id].created,
     } for m in models]), hide_index=True,
-        column_config={"test accuracy": st.column_config.NumberColumn(format="percent")})
+        column_config={
+            "test accuracy": st.column_config.NumberColumn(format="percent"),
+            "writing styles": st.column_config.NumberColumn(
+                format="percent", help="Drawings in the styles benchmark's writing styles (bench.styles), where measured"),
+            "other writers": st.column_config.NumberColumn(
+                format="percent", help="Real handwriting of writers MNIST never had: UCI's forms (bench.uci_digits), "
+                                       "where measured")})
 
 
 def compare_curves(records: dict[str, RunRecord]) -> None:
