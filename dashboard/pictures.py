@@ -94,14 +94,37 @@ def mark_points(image: np.ndarray, points: list[tuple[float, float, tuple[int, i
 
 
 def boxes_on(rgba: np.ndarray, boxes: list[tuple[int, int, int, int]], labels: list[str]) -> np.ndarray:
-    """The input on white with a box and a label above each (top, left, bottom, right) box: how a number was cut."""
+    """The input on white with a box and a label above each (top, left, bottom, right) box: how a number was read.
+    Labels that would overlap their left neighbour's (narrow digits side by side, a 1 next to a 7) go a line
+    higher, and the picture grows at the top where they need the room."""
     picture = Image.fromarray(rgba_on_white(rgba)).convert("RGB")
-    draw = ImageDraw.Draw(picture)
     size = max(12, picture.height // 12)
-    for (top, left, bottom, right), label in zip(boxes, labels):
-        draw.rectangle((left - 2, top - 2, right + 1, bottom + 1), outline=CYAN, width=2)
-        draw.text((left, max(0, top - size - 4)), label, fill=RED, font_size=size)
+    widths = [ImageDraw.Draw(picture).textlength(label, font_size=size) for label in labels]
+    places = label_places(boxes, widths, size + 4)
+    band = max([0] + [-y for _, y in places])
+    if band:
+        padded = Image.new("RGB", (picture.width, picture.height + band), "white")
+        padded.paste(picture, (0, band))
+        picture = padded
+    draw = ImageDraw.Draw(picture)
+    for (top, left, bottom, right), label, (x, y) in zip(boxes, labels, places):
+        draw.rectangle((left - 2, top - 2 + band, right + 1, bottom + 1 + band), outline=CYAN, width=2)
+        draw.text((x, y + band), label, fill=RED, font_size=size)
     return np.asarray(picture)
+
+
+def label_places(boxes: list[tuple[int, int, int, int]], widths: list[float], line: int) -> list[tuple[int, int]]:
+    """Where each box's label goes (x, y of its top left; y < 0 is above the picture): on the nearest line above its
+    box that is free that far left — the line right above it, unless an earlier label on it reaches past its left."""
+    ends: list[float] = []  # how far right each line's labels reach, nearest line first
+    places = []
+    for (top, left, _, _), width in zip(boxes, widths):
+        level = next((k for k, end in enumerate(ends) if end < left), len(ends))
+        if level == len(ends):
+            ends.append(0.0)
+        ends[level] = left + width + line // 4
+        places.append((left, top - line * (level + 1)))
+    return places
 
 
 def tile_grid(tiles: np.ndarray, labels: list[str], columns: int = 8, tile_px: int = 84, gap: int = 4) -> np.ndarray:

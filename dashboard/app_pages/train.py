@@ -297,7 +297,7 @@ def models_table(models: list[ModelInfo], records: dict[str, RunRecord]) -> None
         column_config={
             "test accuracy": st.column_config.NumberColumn(format="percent"),
             "writing styles": st.column_config.NumberColumn(
-                format="percent", help="Drawings in the styles benchmark's writing styles (bench.styles), where measured"),
+                format="percent", help="Drawings in the writing styles of bench.styles, where measured"),
             "other writers": st.column_config.NumberColumn(
                 format="percent", help="Real handwriting of writers MNIST never had: UCI's forms (bench.uci_digits), "
                                        "where measured")})
