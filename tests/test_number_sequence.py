@@ -16,8 +16,9 @@ from model.number_sequence import (
     SHIPPED_SEQUENCE_READER,
     STRIP,
     SequenceReader,
+    aligned_runs,
+    best_digits,
     decode,
-    digit_runs,
     shipped_sequence_reader,
     to_strip,
 )
@@ -57,7 +58,9 @@ def spikes(frames: dict[int, int], count: int = STRIP[1] // FRAME) -> np.ndarray
 
 
 def test_frames_decode_into_digits_a_blank_apart_repeats_collapsing_and_each_owns_columns_to_its_neighbours():
-    assert digit_runs(np.array([0, 4, 4, 0, 4, 0, 0, 9, 9, 9])) == [(1, 3), (4, 5), (7, 10)]
+    frames = spikes({5: 3, 6: 3, 8: 3, 30: 8})
+    assert best_digits(frames) == (4, 4, 9), "symbols: digit + 1; a blank between makes two 3s, a repeat one"
+    assert aligned_runs(frames, (4, 4, 9)) == [(5, 7), (8, 9), (30, 31)]
     ink = np.zeros((100, 400), np.float32)
     ink[20:80, 40:360] = 1.0
     strip = to_strip(ink)
@@ -71,6 +74,16 @@ def test_frames_decode_into_digits_a_blank_apart_repeats_collapsing_and_each_own
     ink[:, 240:250] = 0.0  # a light gap between the last two spikes, off their middle (ink column 225)
     gap = decode(spikes({5: 3, 6: 3, 8: 3, 30: 8}), to_strip(ink))
     assert 240 <= gap[-1].columns[0] <= 250, "neighbours meet through the least ink near the middle"
+
+
+def test_a_reading_is_the_likeliest_over_every_path_that_spells_it_not_the_likeliest_frames():
+    """Three frames each 60 % blank, 40 % a 1: each frame's likeliest symbol spells nothing (0.6³ = 22 %), but
+    the paths that spell "1" (1 then blanks, blank-1-blank, 1-1-blank, …) hold 69 %."""
+    frames = np.zeros((3, 11), np.float32)
+    frames[:, 0], frames[:, 2] = 0.6, 0.4
+    assert best_digits(frames) == (2,)
+    assert aligned_runs(frames, (2,)) in ([(0, 1)], [(1, 2)], [(2, 3)])
+    assert best_digits(spikes({})) == () and aligned_runs(spikes({}), ()) == []
 
 
 def test_digits_too_narrow_for_the_least_width_share_the_ink_and_each_owns_some_of_it():

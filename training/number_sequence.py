@@ -25,8 +25,8 @@ from model.number_sequence import (
     SHIPPED_SEQUENCE_READER,
     STRIP,
     SequenceReader,
+    best_digits,
     build_sequence_reader,
-    digit_runs,
     to_strip,
 )
 from training.data import load_mnist
@@ -71,10 +71,9 @@ def parallel_numbers(count: int, seed: int, data_dir: str | None, workers: int) 
 
 
 def read_whole(model: keras.Model, strips: np.ndarray, targets: np.ndarray) -> float:
-    """The share of numbers read whole (greedy decoding)."""
-    best = SequenceReader(model).frame_probabilities(strips.astype(np.float32) / 255).argmax(axis=2)
-    right = sum([int(frames[a]) for a, _ in digit_runs(frames)] == [int(t) for t in target if t]
-                for frames, target in zip(best, targets))
+    """The share of numbers read whole (decoded as the product decodes them)."""
+    frames = SequenceReader(model).frame_probabilities(strips.astype(np.float32) / 255)
+    right = sum(list(best_digits(f)) == [int(t) for t in target if t] for f, target in zip(frames, targets))
     return right / max(1, len(targets))
 
 
