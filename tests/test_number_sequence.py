@@ -133,7 +133,7 @@ def overlapping(digits: str, seed: int) -> np.ndarray:
 
 def test_a_number_whose_digits_overlap_is_read_whole_and_each_digit_boxed_left_to_right(predictor):
     """Pushed 5–10 % of their height into each other's ink there is no place to cut: the cut reader read such
-    numbers 101 and 64 times in 200 (bench.number_reading), the sequence reader 184 and 184."""
+    numbers 101 and 64 times in 200 (bench.number_reading), the sequence reader 184 and 185."""
     for seed, digits in enumerate(("2026", "7193", "45")):
         reading = read_number(predictor, overlapping(digits, seed))
         assert reading.number == digits
