@@ -35,6 +35,8 @@ def _draw_box(picture: np.ndarray, box: tuple[int, int, int, int], factor: float
     """``picture`` (RGB) with (top, left, bottom, right) — in pixels before scaling by ``factor`` — outlined."""
     image = Image.fromarray(picture).convert("RGB")
     top, left, bottom, right = (round(v * factor) for v in box)
+    if right <= left or bottom <= top:  # wholly in the margin preprocessing put around a narrow picture
+        return np.asarray(image)
     width = max(2, image.width // 100)
     ImageDraw.Draw(image).rectangle((left, top, right - 1, bottom - 1), outline=CYAN, width=width)
     return np.asarray(image)

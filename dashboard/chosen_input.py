@@ -19,6 +19,8 @@ class ChosenInput:
     image: np.ndarray | bytes
     origin: str
     true_label: int | None = None
+    read_in_number: tuple[int, float] | None = None
+    """A digit of a number: what the number reader read it as, and how surely, seeing the whole number."""
 
 
 def your_drawing(nothing_yet: str, key: str) -> ChosenInput | None:
@@ -43,4 +45,6 @@ def one_digit_of(number: np.ndarray | bytes, origin: str, key: str) -> ChosenInp
     chosen = st.radio("Digit of your number", range(len(reading.digits)), horizontal=True, key=key,
                       format_func=lambda i: f"{i + 1}: a {reading.digits[i].prediction.digit}")
     chosen = min(chosen or 0, len(reading.digits) - 1)
-    return ChosenInput(reading.digits[chosen].piece.picture(), f"digit {chosen + 1} of {origin} {reading.number}")
+    digit = reading.digits[chosen]
+    return ChosenInput(digit.piece.picture(), f"digit {chosen + 1} of {origin} {reading.number}",
+                       read_in_number=(digit.prediction.digit, digit.prediction.confidence))

@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.session import INPUT_KEY, CurrentInput
 from harness.synthetic_drawings import stroke_digit
+from tests.test_number_sequence import overlapping
 from training.restyled_digits import form_counts
 
 STAGES = ["Raw input", "Ink + polarity", "Ink mask + box", "Crop", "Stroke width", "Fit 20 px", "Pad 28×28",
@@ -114,3 +115,19 @@ def test_memory_is_stable_over_50_reruns(inspect):
         target_picker(inspect).set_value(i % 10).run()
     assert not inspect.exception
     assert rss_mb() - before < 60, f"memory grew {rss_mb() - before:.0f} MB over 50 reruns"
+
+
+def test_a_digit_of_a_number_says_when_the_number_reader_read_it_otherwise_than_its_box_alone(inspect):
+    """Digits pushed into each other share columns: the box of the 0 of this 9071 holds part of the 9 and the 7
+    and misses part of itself, and the digit network reads it alone as a 7 (seen in Chromium on a 2026 too). Such a
+    narrow piece also put a unit's receptive field wholly in the margin around it, which raised an exception."""
+    inspect.session_state[INPUT_KEY] = CurrentInput(overlapping("9071", 7), "canvas", is_number=True)
+    inspect.run()
+    inspect.radio(key="inspect_digit").set_value(1).run()
+    assert not inspect.exception
+    said = [info.value for info in inspect.info]
+    assert any("read as a **0**" in text and "inside its box" in text for text in said), said
+    inspect.session_state[INPUT_KEY] = CurrentInput(overlapping("5158", 9), "canvas", is_number=True)
+    inspect.radio(key="inspect_digit").set_value(0).run()
+    assert not inspect.exception and not any("whole number" in info.value for info in inspect.info), \
+        "the 5 reads a 5 alone too: nothing to say"

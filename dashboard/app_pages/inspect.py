@@ -80,6 +80,12 @@ def decision(prediction: Prediction, inspected: ChosenInput) -> None:
             st.success(f"Right: labelled {inspected.true_label}", icon=":material/check:")
         else:
             st.error(f"Wrong: labelled {inspected.true_label}", icon=":material/close:")
+    if prediction.digit is not None and inspected.read_in_number is not None:
+        digit, confidence = inspected.read_in_number
+        if digit != prediction.digit:
+            st.info(f"In the whole number this digit was read as a **{digit}** ({confidence:.0%}): the number reader "
+                    "sees it with its neighbours. Here the digit network reads only the ink inside its box, cut "
+                    f"where the digits share columns, and reads a {prediction.digit}.", icon=":material/info:")
 
 
 # ---------------------------------------------------------------- 1 · preprocessing stages
