@@ -84,8 +84,9 @@ def decision(prediction: Prediction, inspected: ChosenInput) -> None:
         digit, confidence = inspected.read_in_number
         if digit != prediction.digit:
             st.info(f"In the whole number this digit was read as a **{digit}** ({confidence:.0%}): the number reader "
-                    "sees it with its neighbours. Here the digit network reads only the ink inside its box, cut "
-                    f"where the digits share columns, and reads a {prediction.digit}.", icon=":material/info:")
+                    "sees it with its neighbours. Here the digit network reads only the ink inside its box, which "
+                    f"can cut strokes a digit shares with its neighbour, and reads a {prediction.digit}.",
+                    icon=":material/info:")
 
 
 # ---------------------------------------------------------------- 1 · preprocessing stages
