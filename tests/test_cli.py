@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from harness import run_module
+from harness import ROOT, run_module
 from harness.synthetic_drawings import stroke_digit
 
 
@@ -104,6 +106,14 @@ def test_cli_errors_are_clear(tmp_path):
     assert bad.returncode == 2 and "learning_rate=7.0 is outside" in bad.stderr and "dropout" in bad.stderr
     missing = run_module("training.evaluate", "--data", str(tmp_path / "nowhere"))
     assert missing.returncode == 2 and "no such folder" in missing.stderr
+
+
+def test_train_refuses_impossible_settings_before_loading_tensorflow():
+    """Checking the arguments needs no TensorFlow: the answer comes at once, not after its 4 s import."""
+    code = ("import sys, training.train as t; status = t.main(['--epochs', '0']); "
+            "print(status, 'tensorflow' in sys.modules)")
+    probe = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert probe.stdout.split() == ["2", "False"] and "epochs=0 is outside" in probe.stderr
 
 
 def test_train_can_include_labelled_drawings(tmp_path):
