@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"with {len(drawings.images)} labelled drawings from {drawings_source}, "
               f"each repeated {args.drawings_weight}×", flush=True)
 
-    from model.store import (  # TensorFlow
+    # Only now TensorFlow (training.loop, training.finetune): the checks above answer without it.
+    from model.store import (
         ModelFileError,
         ModelStore,
         load_keras_model,
