@@ -8,8 +8,12 @@ Each digit is read as the 8×8 array it is, through ``to_model_input`` (enlarged
 centred as every picture is). In the same run, the alternative: the same model fed the picture resized to 28×28
 as it comes (``model.legacy``, what the replaced service did with any picture).
 
-Run: ``python -m bench.uci_digits [--file PATH] [--model PATH] [--against PATH] [--card]`` (``--card``: write
-``--model``'s figures into its card, the .json beside it, as the shipped model's were).
+For scale, ``--yardstick optdigits.tra`` also trains readers on that file's writers (UCI's 30 training writers:
+1-nearest-neighbour, an RBF support-vector machine, a small CNN on the 8×8 counts) and reads ``--file``'s digits
+with them: how well a reader that has seen these forms does on the other writers.
+
+Run: ``python -m bench.uci_digits [--file PATH] [--model PATH] [--against PATH] [--yardstick PATH] [--card]``
+(``--card``: write ``--model``'s figures into its card, the .json beside it, as the shipped model's were).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.uci_digits import read_uci, scikit_learn_copy
+from harness.uci_digits import read_uci, readers_of_these_writers, scikit_learn_copy
 from model.inference import Predictor
 from model.legacy import legacy_input
 from model.preprocess import to_model_input
@@ -45,6 +49,8 @@ def main() -> None:
     parser.add_argument("--file", type=Path, help="UCI optdigits file (default: scikit-learn's copy, if installed)")
     parser.add_argument("--model", default=str(SHIPPED_MODEL), help="the model to score (default: the shipped one)")
     parser.add_argument("--against", help="a second model read the same way")
+    parser.add_argument("--yardstick", type=Path, metavar="TRAIN_FILE", help="also read the digits with readers "
+                        "trained on this UCI file's writers (optdigits.tra), for scale")
     parser.add_argument("--card", action="store_true", help="also write --model's figures into its card (the "
                         "JSON beside it) under \"uci_digits: FILE\"")
     args = parser.parse_args()
@@ -69,6 +75,14 @@ def main() -> None:
         print(f"{name:<60} {100 * right.mean():6.2f} % ({right.sum():,} of {len(truth):,})")
         print(f"    per digit {per_digit(truth, predicted)}")
         print(f"    misread most {confusions(truth, predicted)}")
+    if args.yardstick is not None:
+        train_counts, train_truth = read_uci(args.yardstick)
+        print(f"for scale, readers trained on the {len(train_truth):,} digits of {args.yardstick}:")
+        for name, reader in readers_of_these_writers(train_counts, train_truth).items():
+            predicted = reader(counts)
+            right = predicted == truth
+            print(f"  {name:<58} {100 * right.mean():6.2f} % ({right.sum():,} of {len(truth):,})")
+            print(f"      per digit {per_digit(truth, predicted)}")
     if args.card:
         card, predicted = Path(args.model).with_suffix(".json"), rows[0][1]
         record_benchmark(card, f"uci_digits: {path.name}", {
