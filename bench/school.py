@@ -155,7 +155,7 @@ class Labellers:
                 self._look.wait()
                 for page in pages:  # after the kill: the same browsers, on whichever replica serves them now
                     page.goto(f"{self.url}/drawings")
-                    theirs = page.get_by_test_id("stImageCaption").filter(has_text=re.compile(r"#\d+: a \d"))
+                    theirs = page.get_by_test_id("stImageCaption").filter(has_text=re.compile(r"#\d+: an? \d"))
                     expect(theirs.first).to_be_visible(timeout=TIMEOUT_MS)
                     self.found_after += theirs.count() >= 1
                 browser.close()

@@ -9,6 +9,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard import session
+from dashboard.wording import a_digit
 from model.number import read_number
 
 
@@ -43,7 +44,7 @@ def one_digit_of(number: np.ndarray | bytes, origin: str, key: str) -> ChosenInp
         st.info("No digits in your number yet: write one on the **Draw** page.", icon=":material/draw:")
         return None
     chosen = st.radio("Digit of your number", range(len(reading.digits)), horizontal=True, key=key,
-                      format_func=lambda i: f"{i + 1}: a {reading.digits[i].prediction.digit}")
+                      format_func=lambda i: f"{i + 1}: {a_digit(reading.digits[i].prediction.digit)}")
     chosen = min(chosen or 0, len(reading.digits) - 1)
     digit = reading.digits[chosen]
     return ChosenInput(digit.piece.picture(), f"digit {chosen + 1} of {origin} {reading.number}",

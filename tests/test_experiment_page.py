@@ -93,7 +93,7 @@ def test_sweeps_over_the_drawing_and_the_test_digits_for_two_models(experiment, 
 def test_fool_it_then_a_budget_too_small_then_compare_the_models(experiment):
     at = drawn(experiment, stroke_digit(3))
     at.selectbox(key="fool_target").set_value(8).run()
-    assert any(s.value.startswith("Read as a **8**") for s in at.success)
+    assert any(s.value.startswith("Read as an **8**") for s in at.success)
     at.radio(key="fool_norm").set_value(Norm.L2).run()
     at.toggle(key="fool_add_only").set_value(True).run()
     at.slider(key="fool_budget_l2").set_value(0.08).run()

@@ -131,3 +131,8 @@ def test_a_digit_of_a_number_says_when_the_number_reader_read_it_otherwise_than_
     inspect.radio(key="inspect_digit").set_value(0).run()
     assert not inspect.exception and not any("whole number" in info.value for info in inspect.info), \
         "the 5 reads a 5 alone too: nothing to say"
+    inspect.session_state[INPUT_KEY] = CurrentInput(overlapping("1234", 0), "canvas", is_number=True)
+    inspect.radio(key="inspect_digit").set_value(0).run()
+    said = [info.value for info in inspect.info]
+    assert any("read as a **1** (100%)" in text and "less sure of it (4" in text for text in said), \
+        f"the 1 reads a 1 alone too, but at 42 %: the page says why: {said}"

@@ -11,6 +11,7 @@ from dashboard.monitoring import Source
 from dashboard.results import show_number, show_prediction
 from dashboard.stroke_gate import takes_turns
 from dashboard.user_text import literal
+from dashboard.wording import a_digit
 from model.inference import Prediction
 from model.preprocess import IMAGE_TYPES, ImageError, load_rgba
 from training.limits import LimitExceeded
@@ -137,7 +138,7 @@ def labelling_buttons(prediction: Prediction) -> None:
     wrong_key = f"wrong-{fingerprint}"
     saved = st.session_state.get(LABELLED_KEY, {})
     if fingerprint in saved:
-        st.caption(f"Kept as a **{saved[fingerprint]}** in **My drawings** — thank you.")
+        st.caption(f"Kept as {a_digit(saved[fingerprint], bold=True)} in **My drawings** — thank you.")
         return
 
     def keep(label: int) -> None:
@@ -154,8 +155,8 @@ def labelling_buttons(prediction: Prediction) -> None:
     refused = st.session_state.pop(REFUSED_KEY, None)
     if refused:
         st.warning(refused, icon=":material/timer:")
-    st.button(f"Right, it's a {prediction.digit}", icon=":material/thumb_up:", on_click=keep, args=(prediction.digit,),
-              key="label_right")
+    st.button(f"Right, it's {a_digit(prediction.digit)}", icon=":material/thumb_up:", on_click=keep,
+              args=(prediction.digit,), key="label_right")
     # What pressing does is the pills' tooltip, not a caption: one element less to send on every stroke.
     st.pills("Wrong — it's a…", [d for d in range(10) if d != prediction.digit], key=wrong_key,
              on_change=keep_choice, help="Your drawing is stored only when you press **Right** or a digit: it then "

@@ -6,6 +6,7 @@ import streamlit as st
 from dashboard import session
 from dashboard.charts import digit_bars
 from dashboard.pictures import enlarge
+from dashboard.wording import a_digit
 from model.preprocess import images_to_input
 from training.drawings import DrawingStore
 
@@ -55,7 +56,8 @@ for row_start in range(shown.start, shown.stop, COLUMNS):
     for column, i in zip(st.columns(COLUMNS), range(row_start, min(row_start + COLUMNS, shown.stop))):
         drawing = drawings[i]
         verdict = "read right" if predicted[i] == drawing.label else f"model reads {predicted[i]}"
-        column.image(enlarge(drawing.image, 112), caption=f"#{drawing.id}: a {drawing.label} · {verdict}", width=112)
+        column.image(enlarge(drawing.image, 112), caption=f"#{drawing.id}: {a_digit(drawing.label)} · {verdict}",
+                     width=112)
         label = column.selectbox("Label", range(10), index=drawing.label, key=f"label-{drawing.id}",
                                  label_visibility="collapsed")
         if label != drawing.label:

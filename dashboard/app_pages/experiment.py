@@ -12,6 +12,7 @@ from dashboard.charts import digit_bars, line_chart
 from dashboard.chosen_input import ChosenInput, your_drawing
 from dashboard.pictures import colourise, enlarge, tile_grid
 from dashboard.user_text import literal
+from dashboard.wording import a_digit
 from model.attack import Adversarial, Attacker, Norm
 from model.inference import Prediction
 from model.legacy import legacy_input
@@ -188,7 +189,7 @@ def fool_the_network(prediction: Prediction) -> tuple[int, Norm, bool]:
     now = int(np.argmax(result.after))
     pictures[2].image(enlarge(result.adversarial, PICTURE_PX), caption=f"Result: reads {now}", width=PICTURE_PX)
     if result.reached:
-        st.success(f"Read as a **{target}** ({result.after[target]:.1%}) after {result.steps} steps.",
+        st.success(f"Read as {a_digit(target, bold=True)} ({result.after[target]:.1%}) after {result.steps} steps.",
                    icon=":material/check:")
     else:
         st.warning(f"Not reached within the budget: it still reads **{now}** ({result.after[now]:.1%}); "
@@ -230,7 +231,7 @@ drawing = the_drawing()
 if drawing is None:
     st.stop()
 chosen, prediction = drawing
-st.caption(f"On {literal(chosen.origin)}, read as a {prediction.digit} by model {session.current_model_id()}.")
+st.caption(f"On {literal(chosen.origin)}, read as {a_digit(prediction.digit)} by model {session.current_model_id()}.")
 two_pipelines(chosen.image, prediction)
 stages_switched_off(chosen.image, prediction)
 sweeps(prediction)

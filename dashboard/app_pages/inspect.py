@@ -22,6 +22,7 @@ from dashboard.pictures import (
 )
 from dashboard.results import show_prediction
 from dashboard.user_text import literal
+from dashboard.wording import a_digit
 from model.explain import Explainer, conv_kernels, first_dense_templates, strongest_channels
 from model.inference import Prediction
 from model.preprocess import IMAGE_TYPES, ImageError, Preprocessed
@@ -82,10 +83,13 @@ def decision(prediction: Prediction, inspected: ChosenInput) -> None:
             st.error(f"Wrong: labelled {inspected.true_label}", icon=":material/close:")
     if prediction.digit is not None and inspected.read_in_number is not None:
         digit, confidence = inspected.read_in_number
-        if digit != prediction.digit:
-            st.info(f"In the whole number this digit was read as a **{digit}** ({confidence:.0%}): the number reader "
-                    "sees it with its neighbours. Here the digit network reads only the ink inside its box, which "
-                    f"can cut strokes a digit shares with its neighbour, and reads a {prediction.digit}.",
+        if digit != prediction.digit or prediction.is_unsure:
+            reads = (f"reads {a_digit(prediction.digit)}" if digit != prediction.digit else
+                     f"is less sure of it ({prediction.confidence:.0%})")
+            st.info(f"In the whole number this digit was read as {a_digit(digit, bold=True)} ({confidence:.0%}): the "
+                    "number reader sees it with its neighbours. Here the digit network reads only the ink inside its "
+                    "box, which can cut strokes a digit shares with its neighbour or hold a sliver of one, and "
+                    f"{reads}.",
                     icon=":material/info:")
 
 
