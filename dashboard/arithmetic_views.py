@@ -13,6 +13,7 @@ import streamlit as st
 from PIL import Image, ImageDraw
 
 from dashboard.pictures import CYAN, colourise, enlarge, rgba_on_white, thumbnail
+from dashboard.wording import number, signed_term
 from model.arithmetic import ExplainableLayer, UnitArithmetic, UnitError, explainable_layers
 from model.convolution import PRESETS, KernelError, Step, convolve, format_kernel, output_size, parse_kernel, step
 from model.explain import Explainer, conv_kernels
@@ -48,8 +49,8 @@ def _grid(values: np.ndarray, inside: np.ndarray | None = None, winner: tuple[in
     frame = pd.DataFrame(values, index=[f"r{r}" for r in range(values.shape[0])],
                          columns=[f"c{c}" for c in range(values.shape[1])])
     bound = float(np.abs(values).max()) or 1.0
-    styled = frame.style.format(f"{{:.{digits}f}}").background_gradient(cmap="RdBu_r", vmin=-bound, vmax=bound,
-                                                                        axis=None)
+    styled = frame.style.format(lambda value: number(value, digits))
+    styled = styled.background_gradient(cmap="RdBu_r", vmin=-bound, vmax=bound, axis=None)
     if inside is not None and not inside.all():
         styled = styled.apply(lambda _: np.where(inside, "", "color: #bbb; background-color: #f3f3f3"), axis=None)
     if winner is not None:
@@ -164,21 +165,21 @@ def _steps(a: UnitArithmetic) -> list[str]:
         x, y = s.input, s.output
         if s.operation == "batch_norm":
             d = s.detail
-            lines.append(f"**batch norm** ({s.layer}): γ·(x − μ)/√(σ² + ε) + β = {d['gamma']:.4f} × ({x:.4f} − "
-                         f"{d['moving_mean']:.4f}) / √({d['moving_variance']:.4f} + {d['epsilon']:g}) + "
-                         f"{d['beta']:.4f} = **{y:.4f}**")
+            lines.append(f"**batch norm** ({s.layer}): γ·(x − μ)/√(σ² + ε) + β = {number(d['gamma'])} × ({number(x)} "
+                         f"{signed_term(-d['moving_mean'])}) / √({number(d['moving_variance'])} + {d['epsilon']:g}) "
+                         f"{signed_term(d['beta'])} = **{number(y)}**")
         elif s.operation == "relu":
-            lines.append(f"**ReLU** ({s.layer}): max(0, {x:.4f}) = **{y:.4f}**")
+            lines.append(f"**ReLU** ({s.layer}): max(0, {number(x)}) = **{number(y)}**")
         elif s.operation == "tanh":
-            lines.append(f"**tanh** ({s.layer}): tanh({x:.4f}) = **{y:.4f}**")
+            lines.append(f"**tanh** ({s.layer}): tanh({number(x)}) = **{number(y)}**")
         elif s.operation == "softmax":
-            lines.append(f"**softmax** ({s.layer}): e^(z − m) / Σ e^(z − m) with z = {x:.4f} → **{y:.6f}** "
+            lines.append(f"**softmax** ({s.layer}): e^(z − m) / Σ e^(z − m) with z = {number(x)} → **{number(y, 6)}** "
                          "(the table below)")
         elif s.operation == "identity":
             lines.append(f"**{s.layer}**: dropout does nothing once trained (it only acts while training): "
-                         f"**{y:.4f}**")
+                         f"**{number(y)}**")
         else:
-            lines.append(f"**{s.operation}** ({s.layer}): {x:.4f} → **{y:.4f}**")
+            lines.append(f"**{s.operation}** ({s.layer}): {number(x)} → **{number(y)}**")
     return lines
 
 
@@ -247,7 +248,7 @@ def show_arithmetic(a: UnitArithmetic, layers: list[ExplainableLayer], keras_val
     anchor_at = names.index(a.anchor)
     previous = names[anchor_at - 1] if anchor_at > 0 else "the 28×28 input"
     where = f"channel {a.unit[0]} at ({a.unit[1]}, {a.unit[2]})" if len(a.unit) == 3 else f"unit {a.unit[0]}"
-    st.markdown(f"#### {a.layer}, {where} = {a.value:.4f}")
+    st.markdown(f"#### {a.layer}, {where} = {number(a.value)}")
     if a.kind == "conv":
         k = a.window.shape[0]
         st.caption(f"{a.anchor} slides a {k}×{k}×{a.window.shape[2]} kernel over {previous}; at this position it "
@@ -261,20 +262,20 @@ def show_arithmetic(a: UnitArithmetic, layers: list[ExplainableLayer], keras_val
     else:
         (term,) = a.terms
         st.markdown(f"Flatten computes nothing: it moves channel {term.position[0]} at ({term.position[1]}, "
-                    f"{term.position[2]}) of {previous} to place {a.unit[0]} of a vector: **{term.input:.4f}**.")
+                    f"{term.position[2]}) of {previous} to place {a.unit[0]} of a vector: **{number(term.input)}**.")
     lines = []
     if a.operation == "weighted sum":
-        lines.append(f"Σ of the {len(a.terms):,} products = **{a.sum:.4f}**")
+        lines.append(f"Σ of the {len(a.terms):,} products = **{number(a.sum)}**")
         no_bias = a.bias == 0 and any(s.operation == "batch_norm" for s in a.steps)
-        lines.append(f"plus the bias {a.bias:+.4f} = **{a.pre_activation:.4f}**, the pre-activation"
+        lines.append(f"{signed_term(a.bias)} (the bias) = **{number(a.pre_activation)}**, the pre-activation"
                      + (" (no bias: the batch norm after it has its own shift β)" if no_bias else ""))
     elif a.operation in ("max", "average"):
         lines.append(f"{'Largest' if a.operation == 'max' else 'Mean'} of the {len(a.terms)} values = "
-                     f"**{a.pre_activation:.4f}**")
+                     f"**{number(a.pre_activation)}**")
     lines += _steps(a)
     verdict = "✓" if abs(a.value - keras_value) <= 1e-4 * max(1.0, abs(keras_value)) else "✗"
-    lines.append(f"the value in {a.layer}: **{a.value:.4f}**; the network's own forward pass gives "
-                 f"{keras_value:.4f} {verdict}")
+    lines.append(f"the value in {a.layer}: **{number(a.value)}**; the network's own forward pass gives "
+                 f"{number(keras_value)} {verdict}")
     st.markdown("\n".join(f"1. {line}" for line in lines))
     if a.softmax is not None:
         _softmax_table(a, prediction.probabilities)
@@ -423,7 +424,7 @@ def show_step(image: np.ndarray, full: np.ndarray, s: Step, k: int) -> None:
                   caption=f"The kernel over rows {s.top}…{s.top + k - 1}, columns {s.left}…{s.left + k - 1}")
     cols[1].caption("Window × kernel = products")
     cols[1].dataframe(_grid(s.products, digits=2), width="content")
-    cols[1].markdown(f"Σ = {s.total:.4f}" + (f" + bias {s.bias:+.4f}" if s.bias else "") +
-                     f" = **{s.value:.4f}** → output ({s.row}, {s.col})")
+    cols[1].markdown((f"Σ = {number(s.total)} {signed_term(s.bias)} (the bias) = **{number(s.value)}**" if s.bias else
+                      f"Σ = **{number(s.value)}**") + f" → output ({s.row}, {s.col})")
     cols[2].image(_draw_box(big, (s.row, s.col, s.row + 1, s.col + 1), out_factor), width=224,
                   caption=f"The output map so far ({s.row * side + s.col + 1} of {side * side}; red +, blue −)")
