@@ -350,9 +350,15 @@ def _play_or_pause(total: int) -> None:
         st.session_state["slide_position"] = 0
 
 
-def _advance(total: int) -> None:
-    """One tick of Play: the next position; at the last one, stop (a full rerun ends the timer)."""
-    position = st.session_state.get("slide_position", 0) + 1
+def play_steps(side: int) -> dict[str, int]:
+    """How far one tick of Play moves the kernel, by name: a position at a time shows every sum, a row at a time
+    fills a 28×28 map in 28 ticks instead of 784 (17 s instead of 8 minutes)."""
+    return {"one position": 1, "four positions": 4, "a row": side}
+
+
+def _advance(total: int, by: int) -> None:
+    """One tick of Play: ``by`` positions on; at the last one, stop (a full rerun ends the timer)."""
+    position = st.session_state.get("slide_position", 0) + by
     if position >= total - 1:
         st.session_state["slide_position"], st.session_state[PLAYING] = total - 1, False
         st.rerun()
@@ -389,14 +395,18 @@ def convolution_step_by_step(explainer: Explainer, prediction: Prediction) -> No
     total = side * side
     st.session_state["slide_position"] = min(st.session_state.get("slide_position", 0), total - 1)
     playing = st.session_state.get(PLAYING, False)
-    st.button("Pause" if playing else "Play", icon=":material/pause:" if playing else ":material/play_arrow:",
-              key="slide_play", on_click=_play_or_pause, args=(total,))
+    play, speed = st.columns([1, 5], vertical_alignment="bottom")
+    play.button("Pause" if playing else "Play", icon=":material/pause:" if playing else ":material/play_arrow:",
+                key="slide_play", on_click=_play_or_pause, args=(total,))
+    steps = play_steps(side)
+    by = steps[speed.segmented_control("Each step of Play moves the kernel", list(steps), default="one position",
+                                       key="slide_speed") or "one position"]
     playing = st.session_state.get(PLAYING, False)
 
     @st.fragment(run_every=PLAY_EVERY_S if playing else None)
     def sliding() -> None:
         if st.session_state.get(PLAYING):
-            _advance(total)
+            _advance(total, by)
         position = st.slider("Position", 0, total - 1, key="slide_position",
                              help="Row by row, as the kernel slides: position = row × width + column")
         s = step(image, kernel, position, stride, padding, bias)

@@ -136,3 +136,16 @@ def test_a_digit_of_a_number_says_when_the_number_reader_read_it_otherwise_than_
     said = [info.value for info in inspect.info]
     assert any("read as a **1** (100%)" in text and "less sure of it (4" in text for text in said), \
         f"the 1 reads a 1 alone too, but at 42 %: the page says why: {said}"
+
+
+def test_play_slides_the_kernel_a_row_at_a_time_when_asked(inspect):
+    """One position a tick took 8 minutes over a 28×28 map; a row a tick fills it in 28 ticks."""
+    inspect.session_state[INPUT_KEY] = CurrentInput(stroke_digit(3), "canvas")
+    inspect.run()
+    assert inspect.session_state["slide_position"] == 0
+    inspect.button(key="slide_play").click().run()  # a tick of Play runs with the page here (AppTest has no timer)
+    assert inspect.session_state["slide_position"] == 1
+    inspect.session_state["slide_speed"] = "a row"
+    inspect.run()
+    assert inspect.session_state["slide_position"] == 1 + 28
+    assert not inspect.exception
