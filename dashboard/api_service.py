@@ -43,7 +43,9 @@ def create_app() -> Starlette:
     # Imported here, not at the top: the process that starts the workers serves nothing and should not hold
     # TensorFlow, and prometheus_client must load after main() set PROMETHEUS_MULTIPROC_DIR, or its counts
     # stay in this process, where /metrics does not look (dashboard.api loads it through dashboard.monitoring).
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ INFO and WARNING lines, as the dashboard
+    from model.quiet_tensorflow import import_tensorflow_quietly
+
+    import_tensorflow_quietly()  # as the dashboard: none of TensorFlow's C++ log lines
     import tensorflow as tf
     from prometheus_client import CollectorRegistry, generate_latest, multiprocess
 

@@ -6,38 +6,9 @@ one port. Streamlit finds ``app`` below and serves the pages of ``streamlit_app.
 
 The start is quiet: the terminal shows the URL and what matters, none of TensorFlow's C++ log lines."""
 
-import os
-import re
-import tempfile
+from model.quiet_tensorflow import import_tensorflow_quietly
 
-# Before TensorFlow loads: its C++ INFO and WARNING lines (XLA's service and clusters, cpu_feature_guard) stay off.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-_BEFORE_ABSL_INIT = re.compile(rb"WARNING: All log messages before absl::InitializeLog\(\) is called are written "
-                               rb"to STDERR|I\d{4} [\d:.]+ +\d+ port\.cc:\d+\] oneDNN custom operations are on\. .*")
-"""What TensorFlow 2.21 writes while it loads whatever TF_CPP_MIN_LOG_LEVEL says: absl's banner and the
-oneDNN notice, logged before absl is initialised, once per library. (TF_ENABLE_ONEDNN_OPTS=0 silences
-them too, but changes Inspect's feature maps and saliency in the sixth decimal.)"""
-
-
-def _load_tensorflow() -> None:
-    """Import TensorFlow now, before serving (the pages and the API need it anyway), dropping the lines of
-    ``_BEFORE_ABSL_INIT`` from what it writes to stderr meanwhile; anything else is passed on unchanged."""
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as written:
-        os.dup2(written.fileno(), 2)
-        try:
-            import tensorflow  # noqa: F401
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            written.seek(0)
-            for line in written.read().splitlines(keepends=True):
-                if not _BEFORE_ABSL_INIT.fullmatch(line.rstrip(b"\r\n")):
-                    os.write(2, line)
-
-
-_load_tensorflow()
+import_tensorflow_quietly()  # before anything loads TensorFlow: the start shows the URL, not its log lines
 
 import tensorflow as tf  # noqa: E402
 

@@ -27,9 +27,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-import keras
-import numpy as np
-import tensorflow as tf
+from model.quiet_tensorflow import import_tensorflow_quietly
+
+import_tensorflow_quietly()  # before Keras loads it: `python -m` prints JSON, not TensorFlow's log lines
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
 
 STEPS = 100
 MARGIN = 0.1

@@ -22,11 +22,15 @@ import json
 import sys
 from dataclasses import dataclass
 
-import keras
-import numpy as np
-import tensorflow as tf
+from model.quiet_tensorflow import import_tensorflow_quietly
 
-from model.arithmetic import UnitArithmetic, UnitError, chain, explainable_layers, unit_arithmetic
+import_tensorflow_quietly()  # before Keras loads it: `python -m` prints JSON, not TensorFlow's log lines
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from model.arithmetic import UnitArithmetic, UnitError, chain, explainable_layers, unit_arithmetic  # noqa: E402
 
 IG_STEPS = 32
 """Integrated-gradients path steps: enough for attributions to sum to within a few % of the logit gap."""

@@ -26,7 +26,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="PNG, JPEG, BMP, GIF or TIFF images of one digit (or, with --number, of a number)")
     args = parser.parse_args(argv)
 
-    from model.inference import Predictor  # deferred: TensorFlow import is slow, --help should not pay it
+    from model.quiet_tensorflow import import_tensorflow_quietly
+
+    import_tensorflow_quietly()  # deferred: TensorFlow import is slow, --help should not pay it
+    from model.inference import Predictor
     from model.number import read_number
 
     try:

@@ -108,6 +108,18 @@ def test_cli_errors_are_clear(tmp_path):
     assert missing.returncode == 2 and "no such folder" in missing.stderr
 
 
+def test_the_command_lines_write_their_answers_and_none_of_tensorflows_log_lines(tmp_path):
+    """TensorFlow writes ~16 lines to stderr as it loads, above the one line of JSON a file gets."""
+    image = tmp_path / "seven.png"
+    Image.fromarray(stroke_digit(7)).save(image)
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}  # the tests' default: unset, as a user's
+    for args in (["model.predict", str(image)], ["model.explain", str(image), "--list-layers"]):
+        run = subprocess.run([sys.executable, "-m", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                             timeout=300)
+        assert run.returncode == 0 and json.loads(run.stdout.splitlines()[0]), args
+        assert run.stderr == "", f"{args[0]} wrote to stderr:\n{run.stderr}"
+
+
 def test_train_refuses_impossible_settings_before_loading_tensorflow():
     """Checking the arguments needs no TensorFlow: the answer comes at once, not after its 4 s import."""
     code = ("import sys, training.train as t; status = t.main(['--epochs', '0']); "

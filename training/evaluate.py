@@ -45,7 +45,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(data.notice, file=sys.stderr if args.json else sys.stdout, flush=True)
 
-    from model.inference import Predictor  # deferred: imports TensorFlow
+    from model.quiet_tensorflow import import_tensorflow_quietly
+
+    import_tensorflow_quietly()  # deferred: --help and bad arguments answer without TensorFlow
+    from model.inference import Predictor
     from model.preprocess import images_to_input
     from training.metrics import evaluate_on_test, format_report
     from training.sweeps import sweep_models

@@ -70,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
               f"each repeated {args.drawings_weight}×", flush=True)
 
     # Only now TensorFlow (training.loop, training.finetune): the checks above answer without it.
+    from model.quiet_tensorflow import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
     from model.store import (
         ModelFileError,
         ModelStore,
