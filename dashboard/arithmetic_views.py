@@ -267,7 +267,8 @@ def show_arithmetic(a: UnitArithmetic, layers: list[ExplainableLayer], keras_val
     if a.operation == "weighted sum":
         lines.append(f"Σ of the {len(a.terms):,} products = **{number(a.sum)}**")
         no_bias = a.bias == 0 and any(s.operation == "batch_norm" for s in a.steps)
-        lines.append(f"{signed_term(a.bias)} (the bias) = **{number(a.pre_activation)}**, the pre-activation"
+        lines.append(f"plus the bias: {number(a.sum)} {signed_term(a.bias)} = **{number(a.pre_activation)}**, the "
+                     "pre-activation"
                      + (" (no bias: the batch norm after it has its own shift β)" if no_bias else ""))
     elif a.operation in ("max", "average"):
         lines.append(f"{'Largest' if a.operation == 'max' else 'Mean'} of the {len(a.terms)} values = "

@@ -149,3 +149,13 @@ def test_play_slides_the_kernel_a_row_at_a_time_when_asked(inspect):
     inspect.run()
     assert inspect.session_state["slide_position"] == 1 + 28
     assert not inspect.exception
+
+
+def test_a_units_arithmetic_is_a_numbered_list_of_sentences(inspect):
+    """Each step a line of the list: one starting with "+ 0.0000" became a bullet nested in the list."""
+    inspect.session_state[INPUT_KEY] = CurrentInput(stroke_digit(2), "canvas")
+    inspect.run()
+    [steps] = [m.value for m in inspect.markdown if m.value.startswith("1. Σ of the ")]
+    items = [line.split(". ", 1)[1] for line in steps.splitlines()]
+    assert items[1].startswith("plus the bias: ") and not any(item[:2] in ("+ ", "− ", "- ", "* ") for item in items), items
+    assert " − -" not in steps and " + -" not in steps
