@@ -197,5 +197,11 @@ def test_chromium_write_a_number_on_the_wide_canvas(browser, tmp_path):
         for i, digit in enumerate((4, 0, 7)):
             draw_digit(page, digit, left=60 + 150 * i, top=30, width=90, height=150)
         expect(page.get_by_test_id("stMetricValue")).to_have_text("407", timeout=30_000)
+        page.get_by_role("button", name="Clear").click()  # as on the digit canvas: an empty canvas, read afresh
+        expect(page.get_by_test_id("stMetricValue")).to_have_count(0, timeout=30_000)
+        expect(page.get_by_text("Write a number on the canvas — it is read whole")).to_be_visible(timeout=30_000)
+        for i, digit in enumerate((1, 5)):
+            draw_digit(page, digit, left=60 + 150 * i, top=30, width=90, height=150)
+        expect(page.get_by_test_id("stMetricValue")).to_have_text("15", timeout=30_000)
         expect(page.get_by_test_id("stException")).to_have_count(0)
         page.context.close()

@@ -23,13 +23,14 @@ NUMBER_CANVAS, PHONE_NUMBER_CANVAS = (760, 220), (340, 150)  # (width, height) p
 # drawing's alpha channel, the cheapest way through preprocessing on every stroke.
 INK_STYLES = {"Black ink on white": ("#000000", ""), "White chalk on black": ("#ffffff", "#000000")}
 PROMPT = "Draw a digit on the canvas — the prediction follows your pen."
-NUMBER_PROMPT = "Write a number on the canvas — each digit is cut out and read as you write."
+NUMBER_PROMPT = "Write a number on the canvas — it is read whole as you write, each digit boxed with its reading."
 # This session's canvas state (not widget keys: those are dropped when the user visits another page).
 # (Comments, not docstrings: Streamlit's magic would show a bare string on the page.)
 STROKES_KEY = "canvas_strokes"  # the strokes drawn so far (the canvas's JSON), restored on coming back
 INITIAL_KEY = "canvas_initial"  # what a (re)mounted canvas starts from: saved strokes, or empty after Clear
 CLEARED_KEY = "canvas_cleared"  # Clear presses: each empty initial drawing is new, so the canvas empties in place
 STALE_KEY = "canvas_stale"  # the strokes Clear removed, ignored until the browser sends the empty canvas
+NUMBER_CLEARED_KEY = "number_canvas_cleared"  # Clear presses on the number canvas: part of its key (a new canvas)
 # On a phone (Streamlit stacks the columns below 640 px) the answer would sit under the canvas, off screen:
 # a one-line answer above the canvas, a smaller title and no intro keep canvas and answer in view together.
 PHONE_CSS = """<style>
@@ -47,12 +48,14 @@ REFUSED_KEY = "labelling_refused"  # why the last Right/Wrong press was not kept
 st.html(PHONE_CSS)
 st.title("Write a number" if st.session_state.get(MODE_KEY) == NUMBER else "Draw a digit")
 st.container(key="page_intro").caption(
-    "Anywhere on the canvas, any size: the model reads it the way MNIST digits were prepared. Open **Inspect** to "
-    "see every step. The canvas's own toolbar has undo and an instant reset.")
+    ("Digits side by side, touching or apart, any size: the number reader reads the whole number at once and boxes "
+     "each digit. Open **Inspect** to study any of them step by step." if st.session_state.get(MODE_KEY) == NUMBER
+     else "Anywhere on the canvas, any size: the model reads it the way MNIST digits were prepared. Open "
+          "**Inspect** to see every step.") + " The canvas's own toolbar has undo and an instant reset.")
 
 
 def pen_and_ink(number: bool) -> tuple[int, str, str]:
-    """(pen width, ink colour, paper colour), chosen in a toolbar above the canvas, with Clear for a digit.
+    """(pen width, ink colour, paper colour), chosen in a toolbar above the canvas, with Clear.
 
     Outside the canvas's fragment: a stroke reruns only the fragment, and every element in it is rebuilt and sent
     to the browser again on every stroke, so what a stroke does not change stays out (changing the pen or pressing
@@ -61,8 +64,8 @@ def pen_and_ink(number: bool) -> tuple[int, str, str]:
     pen, style, clear = toolbar.columns([3, 4, 2], vertical_alignment="bottom")
     width = pen.slider("Pen width", 4, 40, 18, key="pen_width")
     ink, paper = INK_STYLES[style.selectbox("Ink", list(INK_STYLES), key="ink_style")]
-    if not number:  # the number canvas is cleared by the bin in its own toolbar
-        clear.button("Clear", icon=":material/ink_eraser:", on_click=clear_canvas, width="stretch")
+    clear.button("Clear", icon=":material/ink_eraser:", on_click=clear_number_canvas if number else clear_canvas,
+                 width="stretch")
     st.space("small")  # the canvas's own toolbar floats just above it
     return width, ink, paper
 
@@ -78,6 +81,13 @@ def clear_canvas() -> None:
     session.set_current_input(None)
 
 
+def clear_number_canvas() -> None:
+    """Empty the number canvas: a canvas under a new key, empty (its strokes are not kept across pages, so there is
+    no initial drawing to replace as on the digit canvas)."""
+    st.session_state[NUMBER_CLEARED_KEY] = st.session_state.get(NUMBER_CLEARED_KEY, 0) + 1
+    session.set_current_input(None)
+
+
 @st.fragment
 @takes_turns
 def number_area(width: int, ink: str, paper: str) -> None:
@@ -85,8 +95,9 @@ def number_area(width: int, ink: str, paper: str) -> None:
     each is read like a single one."""
     canvas_width, canvas_height = PHONE_NUMBER_CANVAS if on_phone() else NUMBER_CANVAS
     canvas = st_canvas(stroke_width=width, stroke_color=ink, background_color=paper, height=canvas_height,
-                       width=canvas_width, return_image_data=True, key=f"number-canvas-{paper or 'white'}")
-    st.caption("Write a number of any length, digits side by side; the bin in the canvas's toolbar clears it.")
+                       width=canvas_width, return_image_data=True,
+                       key=f"number-canvas-{paper or 'white'}-{st.session_state.get(NUMBER_CLEARED_KEY, 0)}")
+    st.caption("Write a number of any length, digits side by side.")
     if canvas.image_bytes is not None:
         strokes = (canvas.json_data or {}).get("objects")
         session.set_current_input(canvas.image_bytes if strokes else None, "canvas", is_number=True)
