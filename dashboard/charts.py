@@ -29,10 +29,16 @@ def digit_bars(values: Sequence[float], measure: str, height: int, where: DeltaG
 
 
 def line_chart(frame: pd.DataFrame, x: str, y: str, height: int, color: str | None = None,
-               where: DeltaGenerator | None = None) -> None:
-    """Lines of ``y`` against ``x`` from a long-format frame, one line per value of ``color``."""
-    encoding = {"x": {"field": x, "type": "quantitative"}, "y": {"field": y, "type": "quantitative",
-                                                                  "scale": {"zero": False}}}
+               where: DeltaGenerator | None = None, x_title: str | None = None,
+               x_ticks: Sequence[float] | None = None, share: bool = False) -> None:
+    """Lines of ``y`` against ``x`` from a long-format frame, one line per value of ``color``. ``x_title`` names
+    the x axis (default: the field), ``x_ticks`` puts its ticks at exactly those values (a sweep's steps, not
+    halfway between two), and ``share`` draws y as a percentage on its whole range, 0–100 % (a probability or an
+    accuracy: a y axis zoomed to 99–100 % made a drop of 1 % look like a collapse)."""
+    x_axis = {"title": x_title or x} | ({"values": list(x_ticks)} if x_ticks is not None else {})
+    y_encoding = {"field": y, "type": "quantitative"}
+    y_encoding |= {"axis": {"format": "%"}, "scale": {"domain": [0, 1]}} if share else {"scale": {"zero": False}}
+    encoding = {"x": {"field": x, "type": "quantitative", "axis": x_axis}, "y": y_encoding}
     if color is not None:
         encoding["color"] = {"field": color, "type": "nominal", "title": None}
     _chart(frame.to_dict("records"), {"type": "line", "tooltip": True, "point": {"size": 12}}, encoding, height, where)

@@ -88,6 +88,12 @@ def test_sweeps_over_the_drawing_and_the_test_digits_for_two_models(experiment, 
     cnn = {row["step"]: row["accuracy"] for row in accuracy if row["model"] == "default (cnn)"}
     assert cnn[0] > 0.95 and cnn[8] < cnn[0]
     assert any("Computed once per model" in c.value for c in at.caption)
+    swept = [layer["encoding"] for layer in (json.loads(c.proto.spec)["layer"][0] for c in at.get("vega_lite_chart"))
+             if layer["encoding"]["y"]["field"] in ("accuracy", "probability of 4")]
+    assert len(swept) == 2
+    for x, y in ((e["x"], e["y"]) for e in swept):  # whole pixels on x, the whole 0–100 % on y: no zoom that dramatises
+        assert x["axis"] == {"title": "shift (px)", "values": list(Sweep.SHIFT.steps)}
+        assert y["scale"] == {"domain": [0, 1]} and y["axis"] == {"format": "%"}
 
 
 def test_fool_it_then_a_budget_too_small_then_compare_the_models(experiment):

@@ -157,5 +157,6 @@ def test_a_units_arithmetic_is_a_numbered_list_of_sentences(inspect):
     inspect.run()
     [steps] = [m.value for m in inspect.markdown if m.value.startswith("1. Σ of the ")]
     items = [line.split(". ", 1)[1] for line in steps.splitlines()]
-    assert items[1].startswith("plus the bias: ") and not any(item[:2] in ("+ ", "− ", "- ", "* ") for item in items), items
+    assert items[1].startswith("plus the bias: ")
+    assert not any(item[:2] in ("+ ", "− ", "- ", "* ") for item in items), items
     assert " − -" not in steps and " + -" not in steps

@@ -147,7 +147,8 @@ def sweeps(prediction: Prediction) -> None:
     curves = pd.DataFrame([{"step": s, f"probability of {digit}": p, "model": model_name(v)}
                            for v in models for s, p in zip(sweep.steps, probability_sweep(
                                session.predictor_of(v), prediction.preprocessed.image, digit, sweep))])
-    line_chart(curves, "step", f"probability of {digit}", height=260, color="model")
+    axis = {"x_title": f"{sweep} ({sweep.unit})", "x_ticks": sweep.steps, "share": True}
+    line_chart(curves, "step", f"probability of {digit}", height=260, color="model", **axis)
     count = st.select_slider("MNIST test digits", TEST_DIGITS, value=500, key="experiment_count")
     swept = st.session_state.setdefault(SWEPT_KEY, set())
     if st.button(f"Sweep {count:,} test digits", icon=":material/play_arrow:", key="experiment_run_sweep"):
@@ -159,7 +160,7 @@ def sweeps(prediction: Prediction) -> None:
         results = {model_name(v): test_sweep(v, sweep, count) for v in models}
     frame = pd.DataFrame([{"step": s, "accuracy": a, "model": name}
                           for name, (accuracy, _) in results.items() for s, a in zip(sweep.steps, accuracy)])
-    line_chart(frame, "step", "accuracy", height=260, color="model")
+    line_chart(frame, "step", "accuracy", height=260, color="model", **axis)
     seconds = ", ".join(f"{name} {took:.0f} s" for name, (_, took) in results.items())
     st.caption(f"Accuracy on the first {min(count, len(session.mnist().y_test)):,} MNIST test digits at each step "
                f"(directions alternate from digit to digit). Computed once per model ({seconds}), then cached.")
