@@ -103,6 +103,27 @@ def test_an_mnist_test_image_shows_its_label_and_whether_the_model_was_right(ins
     assert "bundled MNIST sample" in " ".join(c.value for c in inspect.caption)
 
 
+def test_choosing_a_class_shows_one_of_it_and_each_press_another(inspect, sample):
+    """Choosing a class left the image shown before; "A misclassified one" ignored the class; a press could show
+    the same image again."""
+    inspect.session_state["inspect_source"] = "An MNIST test image"
+    inspect.run()
+    shown = lambda: inspect.session_state["inspect_test_index"]  # noqa: E731
+    next(b for b in inspect.button if b.label == "A misclassified one").click().run()
+    assert [e.value for e in inspect.error] == [f"Wrong: labelled {sample.y_test[shown()]}"]
+    inspect.selectbox(key="inspect_class").set_value(3).run()
+    seen = [shown()]
+    for _ in range(3):
+        next(b for b in inspect.button if b.label == "Random 3").click().run()
+        seen.append(shown())
+    assert all(sample.y_test[i] == 3 for i in seen) and all(a != b for a, b in zip(seen, seen[1:])), seen
+    wrong = next(b for b in inspect.button if b.label == "A misclassified 3")
+    if not wrong.disabled:
+        wrong.click().run()
+        assert sample.y_test[shown()] == 3 and any("labelled 3" in e.value for e in inspect.error)
+    assert not inspect.exception
+
+
 def test_memory_is_stable_over_50_reruns(inspect):
     def rss_mb() -> float:
         return int(Path("/proc/self/statm").read_text().split()[1]) * 4096 / 2**20

@@ -41,22 +41,38 @@ def your_drawing() -> ChosenInput | None:
                                      "image.", key="inspect_digit")
 
 
+def _pick_from(candidates: np.ndarray) -> None:
+    """Show one of ``candidates`` (test-image indices) at random, never the one already shown (a press that
+    showed the same image again looked like a button that does nothing)."""
+    others = candidates[candidates != st.session_state.get(TEST_INDEX_KEY, 0)]
+    if len(others):
+        st.session_state[TEST_INDEX_KEY] = int(np.random.default_rng().choice(others))
+
+
+def _class_chosen(labels: np.ndarray) -> None:
+    """Choosing a class shows one of it at once; clearing the choice keeps the image shown."""
+    digit = st.session_state.get("inspect_class")
+    if digit is not None:
+        _pick_from(np.flatnonzero(labels == digit))
+
+
 def an_mnist_test_image() -> ChosenInput:
-    """Pick one by index, at random, of a class, or among the ones the model gets wrong."""
+    """Pick one by index, at random, or among the ones the model gets wrong, of any class or of the one chosen."""
     data = session.mnist()
     wrong = misclassified(session.test_predictions(*session.model_version()), data.y_test)
     st.caption(data.notice + f" Through the same preprocessing as your drawings, the model gets **{len(wrong)}** "
                f"of {len(data.y_test):,} test images wrong.")
-    rng = np.random.default_rng()
     st.session_state.setdefault(TEST_INDEX_KEY, 0)
-    pick = st.columns([1, 1, 1, 1.2])
-    if pick[0].button("Random", icon=":material/casino:"):
-        st.session_state[TEST_INDEX_KEY] = int(rng.integers(len(data.y_test)))
-    digit = pick[1].selectbox("Of class", range(10), index=None, placeholder="any digit", key="inspect_class")
-    if digit is not None and pick[1].button(f"Random {digit}"):
-        st.session_state[TEST_INDEX_KEY] = int(rng.choice(np.flatnonzero(data.y_test == digit)))
-    if pick[2].button("A misclassified one", icon=":material/error:", disabled=len(wrong) == 0):
-        st.session_state[TEST_INDEX_KEY] = int(rng.choice(wrong))
+    pick = st.columns([1.2, 1, 1.4, 1])
+    digit = pick[0].selectbox("Of class", range(10), index=None, placeholder="any digit", key="inspect_class",
+                              on_change=_class_chosen, args=(data.y_test,))
+    of_class = np.arange(len(data.y_test)) if digit is None else np.flatnonzero(data.y_test == digit)
+    wrong_here = wrong if digit is None else wrong[data.y_test[wrong] == digit]
+    pick[1].button("Random" if digit is None else f"Random {digit}", icon=":material/casino:",
+                   on_click=_pick_from, args=(of_class,))
+    pick[2].button("A misclassified one" if digit is None else f"A misclassified {digit}", icon=":material/error:",
+                   on_click=_pick_from, args=(wrong_here,), disabled=len(wrong_here) == 0,
+                   help=None if len(wrong_here) else "The model reads every test image of this class right.")
     index = pick[3].number_input("Index", 0, len(data.y_test) - 1, key=TEST_INDEX_KEY)
     return ChosenInput(data.x_test[index], f"MNIST test image #{index}", int(data.y_test[index]))
 
