@@ -27,8 +27,9 @@ def _log_options(low: float, high: float) -> list[float]:
     return [round(v, 12) for v in options if low <= v <= high]
 
 
-def _widget(f: Field, value: Any, key: str) -> Any:
+def _widget(f: Field, value: Any, key: str, most: float | None = None) -> Any:
     meta, label = f.metadata, f.name.replace("_", " ").capitalize()
+    high = meta["high"] if most is None else min(meta["high"], most)
     if isinstance(f.default, bool):
         return st.toggle(label, value, help=meta["help"], key=key)
     if meta["choices"] is not None:
@@ -39,15 +40,17 @@ def _widget(f: Field, value: Any, key: str) -> Any:
         return st.select_slider(label, options, value=nearest, help=meta["help"], key=key,
                                 format_func=lambda v: f"{v:g}")
     if isinstance(f.default, int):
-        return st.number_input(label, int(meta["low"]), int(meta["high"]), int(value), step=1, help=meta["help"],
-                               key=key)
+        return st.number_input(label, int(meta["low"]), int(high), min(int(value), int(high)), step=1,
+                               help=meta["help"], key=key)
     return st.number_input(label, float(meta["low"]), float(meta["high"]), float(value),
                            step=_FLOAT_STEP.get(f.name, 0.01), help=meta["help"], key=key)
 
 
-def hyperparam_inputs(start: Hyperparams, key_prefix: str) -> dict[str, Any]:
+def hyperparam_inputs(start: Hyperparams, key_prefix: str, most: dict[str, int] | None = None) -> dict[str, Any]:
     """One widget per knob that ``start``'s architecture uses, grouped in columns, starting from ``start``'s
-    values; returns every field's chosen value (the architecture and the unused knobs as in ``start``)."""
+    values; returns every field's chosen value (the architecture and the unused knobs as in ``start``). ``most``:
+    tighter upper bounds for integer knobs than their own (``train_size``: the images this server's MNIST has, so
+    the field never offers 60,000 where the bundled sample has 6,000)."""
     by_name = {f.name: f for f in fields(Hyperparams)}
     values = start.to_dict()
     for column, (group, names) in zip(st.columns(len(GROUPS)), GROUPS.items()):
@@ -55,7 +58,8 @@ def hyperparam_inputs(start: Hyperparams, key_prefix: str) -> dict[str, Any]:
             st.markdown(f"**{group}**")
             used = [name for name in names if start.applies(name)]
             for name in used:
-                values[name] = _widget(by_name[name], getattr(start, name), f"{key_prefix}-{name}")
+                values[name] = _widget(by_name[name], getattr(start, name), f"{key_prefix}-{name}",
+                                       (most or {}).get(name))
             if not used:
                 st.caption(f"{ARCHITECTURE_NAMES[start.architecture]} has the paper's fixed shape.")
     return values

@@ -19,6 +19,10 @@ from training.queue import TrainingQueue
 from training.worker import Worker
 
 
+SAMPLE_TRAIN_IMAGES = 6_000
+"""The bundled sample's training images: the pages' tests run without the full MNIST."""
+
+
 def test_every_knob_has_a_widget_with_the_dataclass_bounds(open_page):
     knobs = [f for f in fields(Hyperparams) if f.name != "architecture"]  # (chosen above the form, see below)
     assert sorted(n for names in GROUPS.values() for n in names) == sorted(f.name for f in knobs)
@@ -28,9 +32,11 @@ def test_every_knob_has_a_widget_with_the_dataclass_bounds(open_page):
         key = f"hp-Quick-{f.name}"
         widget = next(w for kind in ("number_input", "select_slider", "selectbox", "toggle")
                       for w in at.get(kind) if w.key == key)
+        most = SAMPLE_TRAIN_IMAGES if f.name == "train_size" else f.metadata["high"]  # what the dataset has
         if f.metadata["low"] is not None and not f.metadata["log"]:
-            assert (widget.proto.min, widget.proto.max) == (f.metadata["low"], f.metadata["high"]), f.name
-        assert widget.value == getattr(PRESETS["Quick"], f.name), f.name
+            assert (widget.proto.min, widget.proto.max) == (f.metadata["low"], most), f.name
+        preset = getattr(PRESETS["Quick"], f.name)
+        assert widget.value == (min(preset, most) if f.name == "train_size" else preset), f.name
     assert "bundled MNIST sample" in at.warning[0].value
 
 
@@ -150,3 +156,12 @@ def test_saved_models_say_how_each_reads_writing_styles_and_other_writers_where_
     assert shipped["writing styles"] == measured["styles"]["right"] / measured["styles"]["digits"]
     assert shipped["other writers"] == sum(v["right"] for v in uci) / sum(v["digits"] for v in uci)
     assert shipped["test accuracy"] > shipped["writing styles"] > shipped["other writers"] > 0.9
+
+
+def test_a_compared_model_without_curves_says_why(open_page):
+    at = open_page("train")
+    at.multiselect(key="compare").set_value(["default"]).run()
+    assert "**default** has no training curves: it is the mean of 2 trained models' weights (python -m " \
+           "training.average)." in [c.value for c in at.caption]
+    table = next(df.value for df in at.dataframe if "writing styles" in df.value.columns)
+    assert table[table["model"] == "default"].iloc[0]["MNIST"] == "full"

@@ -102,7 +102,8 @@ def settings(drawing_count: int) -> None:
                        f"{limits.images_per_run:,} training images (epochs × images: the Quick preset); your "
                        f"{limits.runs_per_visitor} newest runs are kept.")
         with st.form("train_form", border=False, enter_to_submit=False):  # Enter in a field must not start a run
-            values = hyperparam_inputs(replace(PRESETS[preset], architecture=architecture), key_prefix=f"hp-{preset}")
+            values = hyperparam_inputs(replace(PRESETS[preset], architecture=architecture), key_prefix=f"hp-{preset}",
+                                       most={"train_size": len(data.x_train)})
             name_col, include_col, weight_col = st.columns([2, 2, 1])
             name = name_col.text_input("Run name", "run", max_chars=40, key="train_name") or "run"
             include = include_col.toggle(f"Include {whose_drawings()} ({drawing_count})", key="train_include",
@@ -278,29 +279,36 @@ def results() -> None:
 
 # ---------------------------------------------------------------- saved models
 def models_table(models: list[ModelInfo], records: dict[str, RunRecord]) -> None:
+    """Every saved model, one row each; what was not measured for a model is a dash."""
     active, in_use = session.store().active_id(), session.current_model_id()
-    st.dataframe(pd.DataFrame([{
+    frame = pd.DataFrame([{
         "model": m.id,
         "by": "you" if records[m.id].owner == me else "",
         "status": ", ".join(s for s, on in (("server default", m.id == active), ("in use here", m.id == in_use)) if on),
         "architecture": f"uploaded: {records[m.id].uploaded}" if records[m.id].uploaded
                         else ARCHITECTURE_NAMES[records[m.id].hyperparams.architecture],
         "test accuracy": m.test_accuracy,
+        # beside the accuracy: a run on the bundled sample is tested on its 2,000 test images, not MNIST's 10,000
+        "MNIST": "full" if records[m.id].data and records[m.id].data.full_mnist else "sample",
         "writing styles": records[m.id].benchmark_accuracy("styles"),
         "other writers": records[m.id].benchmark_accuracy("uci_digits"),
         "epochs": records[m.id].epochs_completed,
         "parameters": records[m.id].parameters,
         "training s": records[m.id].train_seconds,
-        "data": "full MNIST" if records[m.id].data and records[m.id].data.full_mnist else "sample",
         "created": records[m.id].created,
-    } for m in models]), hide_index=True,
-        column_config={
-            "test accuracy": st.column_config.NumberColumn(format="percent"),
-            "writing styles": st.column_config.NumberColumn(
-                format="percent", help="Drawings in the writing styles of bench.styles, where measured"),
-            "other writers": st.column_config.NumberColumn(
-                format="percent", help="Real handwriting of writers MNIST never had: UCI's forms (bench.uci_digits), "
-                                       "where measured")})
+    } for m in models])
+    shares = ["test accuracy", "writing styles", "other writers"]
+    formats = {column: "{:.2%}" for column in shares} | {"training s": "{:,.0f}"}  # one call: a second resets
+    st.dataframe(frame.style.format(formats, na_rep="—"), hide_index=True,
+                 column_config={
+                     "MNIST": st.column_config.TextColumn(
+                         help="What the model was trained and tested on: the full MNIST (10,000 test images) or the "
+                              "bundled sample (2,000)"),
+                     "writing styles": st.column_config.NumberColumn(
+                         help="Drawings in the writing styles of bench.styles, where measured"),
+                     "other writers": st.column_config.NumberColumn(
+                         help="Real handwriting of writers MNIST never had: UCI's forms (bench.uci_digits), "
+                              "where measured")})
 
 
 def compare_curves(records: dict[str, RunRecord]) -> None:
@@ -310,6 +318,12 @@ def compare_curves(records: dict[str, RunRecord]) -> None:
                            for model_id in compared for row in records[model_id].history])
     if not points.empty:
         line_chart(points, "epoch", "training accuracy", height=240, color="model")
+    for model_id in (m for m in compared if not records[m].history):
+        record = records[model_id]
+        why = ("it was trained elsewhere and uploaded" if record.uploaded else
+               f"it is the mean of {len(record.averaged_from)} trained models' weights (python -m training.average)"
+               if record.averaged_from else "its run kept none")
+        st.caption(f"**{literal(model_id)}** has no training curves: {why}.")
     per_class = pd.DataFrame({model_id: records[model_id].test.per_class_accuracy for model_id in compared
                               if records[model_id].test is not None}, index=[str(d) for d in range(10)]).T
     if not per_class.empty:
