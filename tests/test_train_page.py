@@ -18,7 +18,6 @@ from training.jobs import JobSpec, JobState
 from training.queue import TrainingQueue
 from training.worker import Worker
 
-
 SAMPLE_TRAIN_IMAGES = 6_000
 """The bundled sample's training images: the pages' tests run without the full MNIST."""
 
