@@ -26,6 +26,8 @@ PRESETS: dict[str, np.ndarray] = {
 """Classic image-processing kernels: what hand-designed filters did before networks learned their own."""
 MAX_KERNEL = 9
 """Typed kernels up to 9×9: larger ones cover a third of a digit and teach nothing more."""
+MAX_WEIGHT = 1_000_000
+"""A typed kernel's largest number: 1e308 is finite, but its products overflow and the output map cannot be drawn."""
 
 
 class KernelError(ValueError):
@@ -117,6 +119,9 @@ def parse_kernel(text: str) -> np.ndarray:
     kernel = np.array(rows, np.float64)
     if not np.isfinite(kernel).all():
         raise KernelError("the numbers must be finite")
+    if np.abs(kernel).max() > MAX_WEIGHT:
+        raise KernelError(f"keep each number between −{MAX_WEIGHT:,} and {MAX_WEIGHT:,}: the products must stay "
+                          "finite to be drawn (a learned kernel's weights are below 1)")
     return kernel
 
 

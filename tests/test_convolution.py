@@ -70,7 +70,8 @@ def test_typed_kernels():
     np.testing.assert_allclose(parse_kernel("1/9 1/9 1/9\n1/9, 1/9, 1/9\n\n1/9 1/9 1/9"), PRESETS["Blur (box)"])
     np.testing.assert_allclose(parse_kernel(format_kernel(PRESETS["Sharpen"])), PRESETS["Sharpen"])
     for text, message in [("", "type the kernel"), ("1 2\n3", "square"), ("1 x\n2 3", "write numbers"),
-                          ("1/0", "write numbers"), ("inf", "finite"), ("\n".join(["1 " * 10] * 10), "at most")]:
+                          ("1/0", "write numbers"), ("inf", "finite"), ("1e308", "between −1,000,000 and"),
+                          ("\n".join(["1 " * 10] * 10), "at most")]:
         with pytest.raises(KernelError, match=message):
             parse_kernel(text)
     with pytest.raises(KernelError, match="does not fit"):
