@@ -225,13 +225,15 @@ def _decode_plain_png(data: bytes) -> np.ndarray | None:
 
 
 def _decode_file(source: str | Path | bytes | BinaryIO) -> Image.Image:
-    if isinstance(source, bytes):
-        if len(source) > MAX_FILE_BYTES:
-            raise file_too_large(len(source))
-        source = io.BytesIO(source)
     name = f"{source}: " if isinstance(source, (str, Path)) else ""  # uploads are named by the page
-    if name and Path(source).is_file() and Path(source).stat().st_size > MAX_FILE_BYTES:
-        raise ImageTooLarge(f"{name}{file_too_large(Path(source).stat().st_size)}")
+    size = (len(source) if isinstance(source, bytes)
+            else Path(source).stat().st_size if name and Path(source).is_file() else None)
+    if size is not None and size > MAX_FILE_BYTES:
+        raise ImageTooLarge(f"{name}{file_too_large(size)}")
+    if size == 0:
+        raise ImageError(f"{name}the file is empty (0 bytes)")
+    if isinstance(source, bytes):
+        source = io.BytesIO(source)
     try:
         img = Image.open(source)
     except FileNotFoundError:

@@ -265,6 +265,11 @@ def test_corrupt_png_and_non_image_files_give_clear_errors(tmp_path):
         to_model_input(text)
     with pytest.raises(ImageError, match="no such file"):
         to_model_input(tmp_path / "missing.png")
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    for nothing in (empty, b""):  # a file saved before anything was written to it, an upload of 0 bytes
+        with pytest.raises(ImageError, match=r"the file is empty \(0 bytes\)"):
+            to_model_input(nothing)
     with pytest.raises(ImageError, match="shape"):
         to_model_input(np.zeros((28, 28, 2)))
     with pytest.raises(ImageError, match="NaN"):
