@@ -184,7 +184,8 @@ def upload_area(number: bool) -> None:
         try:
             if number:
                 session.set_current_input(upload.getvalue(), upload.name, is_number=True)
-                show_number(session.read_current_number(), load_rgba(upload.getvalue()), "No digits found in this image.")
+                show_number(session.read_current_number(), load_rgba(upload.getvalue()),
+                            "No digits found in this image.")
                 return
             prediction = session.predict(upload.getvalue(), Source.UPLOAD)
         except ImageError as exc:
