@@ -72,7 +72,8 @@ def an_mnist_test_image() -> ChosenInput:
                    on_click=_pick_from, args=(of_class,))
     pick[2].button("A misclassified one" if digit is None else f"A misclassified {digit}", icon=":material/error:",
                    on_click=_pick_from, args=(wrong_here,), disabled=len(wrong_here) == 0,
-                   help=None if len(wrong_here) else "The model reads every test image of this class right.")
+                   help=None if len(wrong_here) else
+                   f"The model reads every test image{'' if digit is None else ' of this class'} right.")
     index = pick[3].number_input("Index", 0, len(data.y_test) - 1, key=TEST_INDEX_KEY)
     return ChosenInput(data.x_test[index], f"MNIST test image #{index}", int(data.y_test[index]))
 

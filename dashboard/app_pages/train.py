@@ -289,7 +289,7 @@ def models_table(models: list[ModelInfo], records: dict[str, RunRecord]) -> None
                         else ARCHITECTURE_NAMES[records[m.id].hyperparams.architecture],
         "test accuracy": m.test_accuracy,
         # beside the accuracy: a run on the bundled sample is tested on its 2,000 test images, not MNIST's 10,000
-        "MNIST": "full" if records[m.id].data and records[m.id].data.full_mnist else "sample",
+        "MNIST": None if records[m.id].data is None else "full" if records[m.id].data.full_mnist else "sample",
         "writing styles": records[m.id].benchmark_accuracy("styles"),
         "other writers": records[m.id].benchmark_accuracy("uci_digits"),
         "epochs": records[m.id].epochs_completed,
@@ -302,8 +302,8 @@ def models_table(models: list[ModelInfo], records: dict[str, RunRecord]) -> None
     st.dataframe(frame.style.format(formats, na_rep="—"), hide_index=True,
                  column_config={
                      "MNIST": st.column_config.TextColumn(
-                         help="What the model was trained and tested on: the full MNIST (10,000 test images) or the "
-                              "bundled sample (2,000)"),
+                         help="What the test accuracy was measured on, and a run trained on: the full MNIST "
+                              "(10,000 test images) or the bundled sample (2,000)"),
                      "writing styles": st.column_config.NumberColumn(
                          help="Drawings in the writing styles of bench.styles, where measured"),
                      "other writers": st.column_config.NumberColumn(
